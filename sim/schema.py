@@ -1,0 +1,259 @@
+"""The scenario format: what the system *is*. Every default says where it comes from.
+
+"doc" marks a figure of the design document (shared/seed/FACTS.md); "assumption" marks a value
+the document does not give and no product default fixes: calibrate it (python simulate.py calibrate).
+"""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class Dist(Strict):
+    """A service or delay time. mean_ms everywhere; cv (std/mean) for lognormal and gamma."""
+    dist: Literal["deterministic", "exponential", "lognormal", "gamma", "empirical"]
+    mean_ms: Optional[float] = Field(default=None, ge=0)
+    cv: Optional[PositiveFloat] = None
+    file: Optional[str] = None  # empirical: a text file of samples in ms, or a calibration JSON
+    key: Optional[str] = None   # empirical from JSON: dotted path to a list of samples in ms
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.dist == "empirical":
+            if not self.file:
+                raise ValueError("empirical needs 'file' (samples in ms)")
+        elif self.mean_ms is None:
+            raise ValueError(f"{self.dist} needs 'mean_ms'")
+        if self.dist in ("lognormal", "gamma") and self.cv is None:
+            raise ValueError(f"{self.dist} needs 'cv' (standard deviation / mean)")
+        if self.dist == "exponential" and self.mean_ms == 0:
+            raise ValueError("exponential needs mean_ms > 0")
+        return self
+
+
+def fixed(ms: float) -> Dist:
+    return Dist(dist="deterministic", mean_ms=ms)
+
+
+class RatePoint(Strict):
+    at_s: float = Field(ge=0)
+    rate_rps: float = Field(ge=0)
+
+
+class Arrivals(Strict):
+    """constant: Poisson at rate_rps. piecewise: rate interpolated linearly between points.
+    diurnal: a day of daily_users x requests_per_user, shaped by 24 hourly weights."""
+    kind: Literal["constant", "piecewise", "diurnal"] = "constant"
+    rate_rps: Optional[float] = Field(default=None, ge=0)
+    points: Optional[list[RatePoint]] = None
+    daily_users: Optional[PositiveInt] = None
+    # doc: 1,200 writes/s on average x 86,400 s / 5M daily users = 20.7 requests per user
+    requests_per_user: PositiveFloat = 20.736
+    hourly_profile: Optional[list[float]] = None
+
+    @model_validator(mode="after")
+    def _complete(self):
+        need = {"constant": "rate_rps", "piecewise": "points", "diurnal": "daily_users"}[self.kind]
+        if getattr(self, need) is None:
+            raise ValueError(f"arrivals of kind {self.kind} need '{need}'")
+        if self.kind == "piecewise" and self.points[0].at_s != 0:
+            raise ValueError("piecewise points must start at at_s: 0")
+        if self.kind == "diurnal":
+            prof = self.hourly_profile
+            if prof is None or len(prof) != 24 or min(prof) < 0 or sum(prof) <= 0:
+                raise ValueError("diurnal needs hourly_profile: 24 non-negative weights")
+        return self
+
+
+class Operation(Strict):
+    """One kind of page request: app CPU, then its calls to the session store and the database."""
+    cpu: Dist = fixed(1.0)  # assumption: 1 ms of app CPU per request
+    session_commands: int = Field(default=4, ge=0)  # doc: the 4-command session pipeline
+    pipelined: bool = True  # False: one round trip per command
+    session_write: bool = True  # counts as a session write; a DB UPDATE in db_fleet
+    db_reads: int = Field(default=0, ge=0)   # business-data reads (PostgreSQL)
+    db_writes: int = Field(default=0, ge=0)  # business-data writes (PostgreSQL primary)
+
+
+def _default_operations() -> dict[str, Operation]:
+    return {
+        "session_update": Operation(session_commands=4),  # doc: HSET, HSET, HINCRBY, EXPIRE
+        # doc: HSET session (7 fields) + EXPIRE, book: HSET login:, ZADD recent:; user lookup in PG
+        "login": Operation(session_commands=4, db_reads=1),
+        # book's update_token: HSET login:, ZADD recent:, ZADD viewed:, ZREMRANGEBYRANK, ZINCRBY
+        "item_view": Operation(session_commands=5),
+        "cart_update": Operation(session_commands=4),  # HSET item, HINCRBY, HSET total, EXPIRE
+        "read_only": Operation(session_commands=1, session_write=False),  # HGETALL
+    }
+
+
+class Sessions(Strict):
+    session_ttl_s: PositiveFloat = 3600      # doc
+    cart_ttl_s: PositiveFloat = 86400        # doc
+    max_sessions: PositiveInt = 10_000_000   # book: keep the most recent 10M sessions
+    visit_duration_s: float = Field(default=600, ge=0)  # assumption: a 10-minute visit
+    cart_fraction: float = Field(default=0.2, ge=0, le=1)  # assumption: sessions with a cart
+
+
+class Workload(Strict):
+    arrivals: Arrivals
+    # login: doc 58 new sessions/s over 1,200 writes/s = 4.8%; the rest is an assumption
+    mix: dict[str, float] = {"session_update": 0.752, "login": 0.048, "item_view": 0.15,
+                             "cart_update": 0.05, "read_only": 0.0}
+    operations: dict[str, Operation] = Field(default_factory=_default_operations)
+    sessions: Sessions = Sessions()
+
+    @model_validator(mode="after")
+    def _mix(self):
+        unknown = sorted(set(self.mix) - set(self.operations))
+        if unknown:
+            raise ValueError(f"mix names unknown operations {unknown}; "
+                             f"expected names from: {sorted(self.operations)}")
+        if any(v < 0 for v in self.mix.values()) or abs(sum(self.mix.values()) - 1) > 1e-6:
+            raise ValueError("mix fractions must be >= 0 and sum to 1")
+        return self
+
+
+class LoadBalancers(Strict):
+    count: PositiveInt = 2  # doc: a pair behind a floating IP; one active
+    balance: Literal["roundrobin", "leastconn"] = "roundrobin"  # doc
+    maxconn: PositiveInt = 4096            # doc: HAProxy global maxconn
+    timeout_connect_s: PositiveFloat = 5   # doc
+    timeout_server_s: PositiveFloat = 50   # doc
+    # HAProxy: "timeout queue" unset falls back to "timeout connect"
+    timeout_queue_s: Optional[PositiveFloat] = None
+    service: Dist = fixed(0.05)  # assumption: 50 us of proxying per request
+
+    @model_validator(mode="after")
+    def _resolve(self):
+        if self.timeout_queue_s is None:
+            self.timeout_queue_s = self.timeout_connect_s
+        return self
+
+
+class AppServers(Strict):
+    count: PositiveInt = 4   # doc: 4 at the start, auto-scaled 3-20
+    cores: PositiveInt = 4   # assumption: 4 vCPU per server
+    workers: Optional[PositiveInt] = None  # default 2 x cores + 1: gunicorn's recommendation
+    max_queue: int = Field(default=2048, ge=0)  # gunicorn backlog default
+    min_count: PositiveInt = 3   # doc
+    max_count: PositiveInt = 20  # doc
+
+    @model_validator(mode="after")
+    def _resolve(self):
+        if self.workers is None:
+            self.workers = 2 * self.cores + 1
+        if not self.min_count <= self.count <= self.max_count:
+            raise ValueError("expected min_count <= count <= max_count")
+        return self
+
+
+class Redis(Strict):
+    replicas: int = Field(default=2, ge=0)   # doc
+    sentinels: int = Field(default=3, ge=0)  # doc
+    # doc "100,000+ ops/s": 10 us per single-command round trip = 8 us + 2 us per command
+    roundtrip_service: Dist = fixed(0.008)
+    command_service: Dist = fixed(0.002)
+    socket_timeout_s: PositiveFloat = 0.1  # doc: Sentinel client socket_timeout
+    bytes_per_session: PositiveFloat = 200  # doc claim; calibrate measures it
+    bytes_per_cart: PositiveFloat = 300     # assumption
+    maxmemory_mb: PositiveFloat = 4096      # assumption: a 4 GB instance
+    replication_tick_s: PositiveFloat = 0.001  # replicas apply the stream in 1 ms batches
+
+
+class Database(Strict):
+    """A PostgreSQL server: `connections` in parallel, each write or read a service time."""
+    connections: PositiveInt = 20  # doc: ThreadedConnectionPool(1, 20) to the master
+    # doc: 10-50 ms per write, 2,000 writes/s per server = 20 connections / 10 ms
+    write_service: Dist = Dist(dist="lognormal", mean_ms=10, cv=0.5)
+    read_service: Dist = Dist(dist="lognormal", mean_ms=2, cv=0.5)  # doc: ~10,000 reads/s
+    pool_timeout_s: PositiveFloat = 30  # assumption: a client pool's wait for a connection
+
+
+class Postgres(Database):
+    replicas: int = Field(default=2, ge=0)  # doc: one for reads, one for analytics
+    read_replicas: int = Field(default=1, ge=0)  # doc: replica 2 serves analytics only
+
+
+class DbFleet(Database):
+    servers: PositiveInt = 10  # doc: 10 servers "to handle the peak"
+
+
+class Network(Strict):
+    """Round-trip times inside the data centre (assumption: 0.2 ms)."""
+    lb_app_rtt: Dist = fixed(0.2)
+    app_redis_rtt: Dist = fixed(0.2)
+    app_db_rtt: Dist = fixed(0.2)
+
+
+class Topology(Strict):
+    load_balancers: LoadBalancers = LoadBalancers()
+    app_servers: AppServers = AppServers()
+    redis: Optional[Redis] = None
+    postgres: Optional[Postgres] = None
+    db_fleet: Optional[DbFleet] = None
+    network: Network = Network()
+
+
+class Objectives(Strict):
+    p99_latency_ms: PositiveFloat = 100     # assumption: a page's server-side p99 budget
+    error_rate: float = Field(default=0.001, ge=0, le=1)  # doc: 99.9% overall availability
+    throughput_rps: float = Field(default=0, ge=0)
+
+
+class Cost(Strict):
+    # a price file of data/prices/ by name, or a .yaml path relative to the scenario file
+    prices: str = "doc-ha"
+    overrides_usd_per_month: dict[str, float] = {}
+    include_fixed: bool = True
+
+
+class Simulation(Strict):
+    duration_s: PositiveFloat = 60
+    warmup_s: float = Field(default=10, ge=0)
+    replications: PositiveInt = 5  # a confidence interval needs two at least
+    seed: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.warmup_s >= self.duration_s:
+            raise ValueError("warmup_s must be shorter than duration_s")
+        return self
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    base: Optional[str] = None  # another scenario file this one overrides, merged before loading
+    architecture: Literal["db_fleet", "redis_single", "redis_ha"]
+    workload: Workload
+    topology: Topology = Topology()
+    objectives: Objectives = Objectives()
+    cost: Cost = Cost()
+    simulation: Simulation = Simulation()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        t = self.topology
+        if self.architecture == "db_fleet" and t.db_fleet is None:
+            raise ValueError("architecture db_fleet needs topology.db_fleet")
+        if self.architecture != "db_fleet":
+            if t.redis is None:
+                raise ValueError(f"architecture {self.architecture} needs topology.redis")
+            if t.db_fleet is not None:
+                raise ValueError(f"topology.db_fleet is only for architecture db_fleet")
+        if self.architecture == "redis_single" and (t.redis.replicas or t.redis.sentinels):
+            raise ValueError("redis_single has no replicas and no sentinels")
+        if self.architecture == "redis_ha" and not (t.redis.replicas and t.redis.sentinels):
+            raise ValueError("redis_ha needs redis.replicas >= 1 and redis.sentinels >= 1")
+        needs_db = any(self.workload.operations[n].db_reads or self.workload.operations[n].db_writes
+                       for n, f in self.workload.mix.items() if f > 0)
+        if needs_db and t.postgres is None and t.db_fleet is None:
+            raise ValueError("operations with db_reads/db_writes need topology.postgres")
+        if t.postgres and t.postgres.read_replicas > t.postgres.replicas:
+            raise ValueError("postgres.read_replicas cannot exceed postgres.replicas")
+        return self

@@ -1,0 +1,89 @@
+"""A queueing station: a SimPy resource with the books kept for utilisation, queue and sojourn."""
+from __future__ import annotations
+
+import simpy
+
+from sim.histogram import LogHistogram
+
+
+class Station:
+    """`capacity` servers in parallel, a FIFO queue, optional queue limit; time-weighted counts.
+
+    `busy_area` and `queue_area` integrate servers busy and requests waiting over time; with
+    `arrivals`, `departures` and `sojourn_s` they give utilisation and Little's law per node.
+    """
+
+    def __init__(self, env: simpy.Environment, name: str, kind: str, capacity: int,
+                 queue_limit: int | None = None):
+        self.env, self.name, self.kind, self.capacity = env, name, kind, capacity
+        self.queue_limit = queue_limit
+        self.resource = simpy.Resource(env, capacity)
+        self.up = True
+        self.busy_area = self.queue_area = 0.0
+        self._last = env.now
+        self.arrivals = self.departures = self.rejected = self.abandoned = self.waited = 0
+        self.sojourn_s = 0.0
+        self.latency = LogHistogram()
+
+    def _account(self):
+        now = self.env.now
+        dt = now - self._last
+        if dt:
+            res = self.resource
+            self.busy_area += dt * len(res.users)
+            self.queue_area += dt * len(res.queue)
+            self._last = now
+
+    @property
+    def in_system(self) -> int:
+        return len(self.resource.users) + len(self.resource.queue)
+
+    def acquire(self, timeout_s: float | None = None):
+        """Generator: waits for a server; returns the request, or None when refused or timed out."""
+        self._account()
+        self.arrivals += 1
+        res = self.resource
+        if self.queue_limit is not None and len(res.queue) >= self.queue_limit \
+                and len(res.users) >= self.capacity:
+            self.rejected += 1
+            return None
+        req = res.request()
+        if req.triggered:  # a free server: granted at once, no event needed
+            return req
+        self.waited += 1
+        if timeout_s is None:
+            yield req
+            return req
+        yield req | self.env.timeout(timeout_s)
+        if req.triggered:
+            return req
+        self._account()
+        req.cancel()
+        self.abandoned += 1
+        return None
+
+    def release(self, req, since: float):
+        self._account()
+        self.resource.release(req)
+        self.departures += 1
+        sojourn = self.env.now - since
+        self.sojourn_s += sojourn
+        self.latency.record(sojourn)
+
+    def serve(self, service_s: float, timeout_s: float | None = None):
+        """Generator: queue, hold a server for service_s, leave. Returns False if not served."""
+        since = self.env.now
+        req = yield from self.acquire(timeout_s)
+        if req is None:
+            return False
+        yield self.env.timeout(service_s)
+        self.release(req, since)
+        return True
+
+    def snapshot(self) -> dict:
+        """Cumulative counters now; the difference of two snapshots covers an interval."""
+        self._account()
+        return {"busy_area": self.busy_area, "queue_area": self.queue_area,
+                "arrivals": self.arrivals, "departures": self.departures,
+                "rejected": self.rejected, "abandoned": self.abandoned, "waited": self.waited,
+                "sojourn_s": self.sojourn_s}

@@ -1,0 +1,70 @@
+"""The nodes of an architecture, built from its scenario, each a named station with a price kind."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import simpy
+
+from sim.schema import Scenario
+from sim.station import Station
+
+
+@dataclass
+class AppServer:
+    name: str
+    workers: Station  # a request holds a worker from start to end (sync workers)
+    cpu: Station      # and a core while it computes
+
+    @property
+    def stations(self):
+        return [self.workers, self.cpu]
+
+
+@dataclass
+class Nodes:
+    lbs: list[Station]
+    apps: list[AppServer]
+    redis: list[Station] = field(default_factory=list)      # redis-1 starts as master
+    postgres: list[Station] = field(default_factory=list)   # pg-1 starts as primary
+    shards: list[Station] = field(default_factory=list)     # the db_fleet's servers
+    sentinels: int = 0
+
+    def stations(self) -> list[Station]:
+        out = list(self.lbs)
+        for app in self.apps:
+            out += app.stations
+        return out + self.redis + self.postgres + self.shards
+
+    def price_kinds(self) -> dict[str, float]:
+        """Node counts by price kind: joined with a price file by name."""
+        kinds = {"load_balancer": len(self.lbs), "app_server": len(self.apps),
+                 "redis_master": min(len(self.redis), 1), "redis_replica": max(len(self.redis) - 1, 0),
+                 "redis_sentinel": self.sentinels,
+                 "pg_primary": min(len(self.postgres), 1), "pg_replica": max(len(self.postgres) - 1, 0),
+                 "db_server": len(self.shards)}
+        return {k: v for k, v in kinds.items() if v}
+
+
+def _app_server(env, i: int, scenario: Scenario) -> AppServer:
+    cfg = scenario.topology.app_servers
+    name = f"app-{i}"
+    return AppServer(name, Station(env, name, "app_server", cfg.workers, cfg.max_queue),
+                     Station(env, f"{name}/cpu", "app_cpu", cfg.cores))
+
+
+def build(env: simpy.Environment, scenario: Scenario) -> Nodes:
+    t = scenario.topology
+    lb = t.load_balancers
+    nodes = Nodes(lbs=[Station(env, f"lb-{i + 1}", "load_balancer", lb.maxconn) for i in range(lb.count)],
+                  apps=[_app_server(env, i + 1, scenario) for i in range(t.app_servers.count)])
+    if t.redis is not None:
+        nodes.redis = [Station(env, f"redis-{i + 1}", "redis", 1) for i in range(1 + t.redis.replicas)]
+        nodes.sentinels = t.redis.sentinels
+    if t.postgres is not None:
+        nodes.postgres = [Station(env, f"pg-{i + 1}", "postgres", t.postgres.connections)
+                          for i in range(1 + t.postgres.replicas)]
+    if t.db_fleet is not None:
+        nodes.shards = [Station(env, f"db-{i + 1}", "db_server", t.db_fleet.connections)
+                        for i in range(t.db_fleet.servers)]
+    return nodes
+

@@ -1,0 +1,36 @@
+"""Scenarios built in code for the tests: one tier made an exact textbook queue."""
+from __future__ import annotations
+
+from sim.schema import Scenario
+
+ZERO = {"dist": "deterministic", "mean_ms": 0}
+
+
+def exp(mean_ms: float) -> dict:
+    return {"dist": "exponential", "mean_ms": mean_ms}
+
+
+def queue_scenario(rate_rps: float, cpu: dict, cores: int, workers: int, redis: dict | None = None,
+                   duration_s: float = 400, warmup_s: float = 20, replications: int = 8,
+                   seed: int = 7) -> Scenario:
+    """Poisson arrivals through a load balancer and network that take no time, one app server
+    whose cores serve `cpu`, then (if `redis` is given) one Redis round trip of `redis` service."""
+    return Scenario.model_validate({
+        "name": "theory",
+        "architecture": "redis_single",
+        "workload": {
+            "arrivals": {"kind": "constant", "rate_rps": rate_rps},
+            "mix": {"page": 1.0},
+            "operations": {"page": {"cpu": cpu, "session_commands": 1 if redis else 0}},
+        },
+        "topology": {
+            "load_balancers": {"count": 1, "maxconn": 1_000_000, "service": ZERO},
+            "app_servers": {"count": 1, "min_count": 1, "cores": cores, "workers": workers,
+                            "max_queue": 1_000_000},
+            "redis": {"replicas": 0, "sentinels": 0, "socket_timeout_s": 1e6,
+                      "roundtrip_service": redis or ZERO, "command_service": ZERO},
+            "network": {"lb_app_rtt": ZERO, "app_redis_rtt": ZERO, "app_db_rtt": ZERO},
+        },
+        "simulation": {"duration_s": duration_s, "warmup_s": warmup_s,
+                       "replications": replications, "seed": seed},
+    })

@@ -1,0 +1,69 @@
+"""Conservation of requests, Little's law on every node, determinism, and the tiny event log."""
+import pytest
+
+from sim.engine import run_replication
+from sim.runner import run
+from sim.scenario import load
+
+
+def short(name: str, duration_s: float = 6, warmup_s: float = 2, replications: int = 2, **sim):
+    scenario = load(f"scenarios/{name}.yaml")
+    data = scenario.model_dump()
+    data["simulation"].update(duration_s=duration_s, warmup_s=warmup_s, replications=replications, **sim)
+    return type(scenario).model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def peak():
+    return run(short("peak"))
+
+
+def test_conservation(peak):
+    """Every request that arrived is completed, failed, or still in flight when the run stops, and
+    the in-flight count equals the connections the load balancers still hold (an independent count)."""
+    for totals in peak["conservation"]:
+        assert totals["arrived"] == totals["completed"] + totals["failed"] + totals["in_flight"]
+        assert totals["in_flight"] == totals["lb_in_system"]
+        assert totals["arrived"] > 0
+
+
+@pytest.mark.parametrize("name", ["peak", "db-fleet"])
+def test_littles_law_every_node(name):
+    """L (time-average number at the node) = lambda W (throughput x mean sojourn) on every node
+    that served anything. Tolerance 2% + 1e-3: only requests straddling the window's edges differ,
+    and their share is sojourn / window, below 1e-3 here."""
+    report = run(short(name))
+    served = [n for n in report["nodes"].values() if n["throughput_rps"]["mean"] > 0]
+    assert served
+    for node in served:
+        L, lw = node["in_system_mean"]["mean"], node["littles_law_lambda_w"]["mean"]
+        assert L == pytest.approx(lw, rel=0.02, abs=1e-3)
+
+
+def test_same_seed_same_figures_bit_for_bit():
+    a, b = run(short("peak", duration_s=3, warmup_s=1)), run(short("peak", duration_s=3, warmup_s=1))
+    assert a["metrics"] == b["metrics"] and a["nodes"] == b["nodes"]
+    c = run(short("peak", duration_s=3, warmup_s=1, seed=2))
+    assert c["metrics"]["latency_ms"] != a["metrics"]["latency_ms"]
+
+
+def test_replications_are_independent():
+    """Replications draw from different streams: their throughputs differ."""
+    s = short("peak", duration_s=3, warmup_s=1)
+    assert run_replication(s, 0)["totals"] != run_replication(s, 1)["totals"]
+
+
+def test_overload_fails_requests_instead_of_queueing_forever():
+    """db-fleet with 1 server at 6,000 writes/s: 20 connections / 10 ms carry 2,000/s. The backlog
+    fills the app servers' workers, then the balancer's 4,096 connections; past those, requests
+    wait in the balancer's queue and fail after its 5 s queue timeout. In steady state 2/3 fail;
+    over the window 1-14 s, failures start near 6 s, so about 0.4 of the window's requests."""
+    scenario = short("db-fleet", duration_s=14, warmup_s=1)
+    data = scenario.model_dump()
+    data["topology"]["db_fleet"].update(servers=1)
+    report = run(type(scenario).model_validate(data))
+    assert 0.25 < report["metrics"]["error_rate"]["mean"] < 0.6
+    assert set(report["failure_reasons"]) == {"lb_queue"}
+    assert report["metrics"]["throughput_rps"]["mean"] == pytest.approx(2000, rel=0.1)
+    for totals in report["conservation"]:
+        assert totals["arrived"] == totals["completed"] + totals["failed"] + totals["in_flight"]
