@@ -8,7 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from sim.schema import Scenario
+from sim.schema import Dist, Scenario
+from sim.streams import empirical_samples
 from sim.yamlio import InputError, load_yaml, merge
 
 
@@ -93,7 +94,7 @@ def load(file) -> Scenario:
     data, origin = _load_chain(file)
     _resolve_paths(data, origin)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
@@ -102,6 +103,28 @@ def load(file) -> Scenario:
         suffix = f" (and {more} more error{'s' * (more > 1)})" if more else ""
         path = ".".join(str(p) for p in loc)
         raise InputError(src, line, path, _message(err) + suffix) from None
+    for loc, dist in _distributions(scenario, ()):
+        if dist.dist == "empirical":
+            try:
+                empirical_samples(dist.file, dist.key)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                src, line = _locate(loc + ("file",), origin, file)
+                raise InputError(src, line, ".".join(map(str, loc)),
+                                 f"cannot read samples in ms from {dist.file}"
+                                 f"{' at key ' + dist.key if dist.key else ''}: {exc}") from None
+    return scenario
+
+
+def _distributions(model, loc):
+    """(field path, Dist) for every distribution in the scenario."""
+    if isinstance(model, Dist):
+        yield loc, model
+    elif isinstance(model, BaseModel):
+        for name in type(model).model_fields:
+            yield from _distributions(getattr(model, name), loc + (name,))
+    elif isinstance(model, dict):
+        for key, value in model.items():
+            yield from _distributions(value, loc + (key,))
 
 
 def resolved(scenario: Scenario) -> dict:

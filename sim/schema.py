@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
@@ -107,6 +107,12 @@ class Workload(Strict):
     operations: dict[str, Operation] = Field(default_factory=_default_operations)
     sessions: Sessions = Sessions()
 
+    @field_validator("operations", mode="before")
+    @classmethod
+    def _over_defaults(cls, given):
+        """Operations named in the file replace the default of that name; the rest stay."""
+        return {**_default_operations(), **given} if isinstance(given, dict) else given
+
     @model_validator(mode="after")
     def _mix(self):
         unknown = sorted(set(self.mix) - set(self.operations))
@@ -205,11 +211,25 @@ class Objectives(Strict):
     throughput_rps: float = Field(default=0, ge=0)
 
 
+NODE_KINDS = ("load_balancer", "app_server", "redis_master", "redis_replica", "redis_sentinel",
+              "pg_primary", "pg_replica", "db_server")
+
+
 class Cost(Strict):
     # a price file of data/prices/ by name, or a .yaml path relative to the scenario file
     prices: str = "doc-ha"
     overrides_usd_per_month: dict[str, float] = {}
     include_fixed: bool = True
+
+    @field_validator("overrides_usd_per_month")
+    @classmethod
+    def _known_kinds(cls, overrides):
+        unknown = sorted(set(overrides) - set(NODE_KINDS))
+        if unknown:
+            raise ValueError(f"unknown node kind(s) {unknown}; expected names from: {', '.join(NODE_KINDS)}")
+        if any(v < 0 for v in overrides.values()):
+            raise ValueError("prices must be >= 0")
+        return overrides
 
 
 class Simulation(Strict):
@@ -235,6 +255,20 @@ class Scenario(Strict):
     objectives: Objectives = Objectives()
     cost: Cost = Cost()
     simulation: Simulation = Simulation()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _architecture_defaults(cls, data):
+        """An architecture brings its nodes with their defaults unless the file sets them (or null)."""
+        if not isinstance(data, dict) or not isinstance(data.get("topology", {}), dict):
+            return data
+        defaults = {"redis_ha": {"redis": {}, "postgres": {}},
+                    "redis_single": {"redis": {"replicas": 0, "sentinels": 0}, "postgres": {}},
+                    "db_fleet": {"db_fleet": {}}}.get(data.get("architecture"), {})
+        topology = dict(data.get("topology") or {})
+        for key, value in defaults.items():
+            topology.setdefault(key, value)
+        return {**data, "topology": topology}
 
     @model_validator(mode="after")
     def _consistent(self):
