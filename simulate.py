@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sim import scenario as scenario_io
+from sim.errors import UserError
 from sim.schema import Scenario
 from sim.yamlio import InputError
 
@@ -64,7 +65,7 @@ def load_scenario(file, args=None) -> Scenario:
 
 
 def _progress_bar(scenario: Scenario, quiet: bool):
-    if quiet:
+    if quiet or not sys.stderr.isatty():
         return None, None
     from tqdm import tqdm
     sim = scenario.simulation
@@ -163,17 +164,12 @@ def main(argv=None) -> int:
             return backend_main(argv)
         handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema}.get(command, cmd_run)
         return handler(argv[1:] if command else argv)
-    except (InputError, UsageError) as exc:
+    except (UserError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # the writer's refusals and other user-facing stops
-        if type(exc).__name__ == "OutputError":
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

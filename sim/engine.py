@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import simpy
 
-from sim import topology
+from sim import mechanisms, topology
 from sim.control import ControlPlane
+from sim.failures import inject
 from sim.metrics import Recorder, quantiles_ms
 from sim.replication import replica_loop
 from sim.request_path import RequestPath
@@ -91,15 +92,21 @@ def run_replication(scenario: Scenario, replication: int, progress=None) -> dict
     env = simpy.Environment()
     streams = Streams(sim.seed, replication)
     nodes = topology.build(env, scenario)
-    control = ControlPlane(scenario, nodes)
+    control = ControlPlane(env, scenario, nodes)
     step_s = max(1.0, round(sim.duration_s / 200))
-    rec = Recorder(sim.duration_s, sim.warmup_s, list(scenario.workload.operations), step_s)
+    first_failure = min((f.at_s for f in scenario.failures), default=None)
+    rec = Recorder(sim.duration_s, sim.warmup_s, list(scenario.workload.operations), step_s,
+                   scenario.incidents.bin_s, scenario.objectives.p99_latency_ms / 1000, first_failure)
     path = RequestPath(env, scenario, control, streams, rec)
     env.process(_arrivals(env, scenario, path, streams))
     if scenario.topology.redis:
         command = Sampler(scenario.topology.redis.command_service, streams.rng("service/replication"))
-        for replica in nodes.redis[1:]:
-            env.process(replica_loop(env, replica, control, path, scenario.topology.redis, command))
+        for replica in nodes.redis:
+            env.process(replica_loop(env, replica, control, path.redis_log,
+                                     scenario.topology.redis.replication_tick_s, command))
+    mechanisms.start(env, scenario, nodes, control, path, streams)
+    for failure in scenario.failures:
+        env.process(inject(env, failure, scenario, control, nodes, path.redis_log))
     stations = nodes.stations()
     series = {s.name: {"utilisation": [], "queue": []} for s in stations}
     warm: dict = {}
@@ -113,6 +120,8 @@ def run_replication(scenario: Scenario, replication: int, progress=None) -> dict
             "completed_in_window": rec.latency.count,
             "failed_in_window": sum(rec.fail_reasons.values()),
             "fail_reasons": dict(rec.fail_reasons), "session_writes": rec.session_writes,
+            "fallbacks": rec.fallbacks, "events": control.events, "lost_writes": control.lost_writes,
+            "bins": rec.bins(), "incident": (rec.incident_t, rec.incident_latency),
             "latency_hist": rec.latency, "by_op": rec.by_op, "nodes": node_figures,
             "lb_in_system": sum(lb.in_system for lb in nodes.lbs),
             "series": rec.series() | {"nodes": series},

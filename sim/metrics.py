@@ -1,4 +1,4 @@
-"""What a replication records: per-second counts, streaming latency histograms, node integrals."""
+"""What a replication records: counts per time bin, streaming latency histograms, incident samples."""
 from __future__ import annotations
 
 import math
@@ -9,39 +9,54 @@ import numpy as np
 from sim.histogram import LogHistogram
 
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+INCIDENT_SPAN_S = 600.0  # after the first failure, every completion's latency is kept this long
 
 
 class Recorder:
-    """Counts every request in, done or failed; latencies count from the end of the warm-up."""
+    """Counts every request in, done or failed; latencies count from the end of the warm-up.
 
-    def __init__(self, duration_s: float, warmup_s: float, op_names: list[str], step_s: float):
-        self.warmup_s, self.duration_s = warmup_s, duration_s
-        seconds = math.ceil(duration_s) + 1
-        self.arrived = [0] * seconds
-        self.done = [0] * seconds
-        self.failed = [0] * seconds
+    Counts go into bins of bin_s (0.1 s by default), fine enough to time a failover; `slow` counts
+    completions over the scenario's p99 objective, so p99 <= objective in a bin iff slow <= 1%.
+    """
+
+    def __init__(self, duration_s: float, warmup_s: float, op_names: list[str], step_s: float,
+                 bin_s: float, slow_s: float, incident_from_s: float | None):
+        self.warmup_s, self.duration_s, self.bin_s, self.slow_s = warmup_s, duration_s, bin_s, slow_s
+        bins = math.ceil(duration_s / bin_s) + 1
+        self.arrived, self.done, self.failed, self.slow = ([0] * bins for _ in range(4))
         self.fail_reasons: Counter = Counter()
         self.latency = LogHistogram()  # end to end, successful requests, after warm-up
         self.by_op = {name: LogHistogram() for name in op_names}
         self.session_writes = 0  # acknowledged, after warm-up
+        self.fallbacks = 0       # session calls sent to PostgreSQL by the circuit breaker
         self.step_s = step_s
         self._window = LogHistogram()  # latencies of the current step, for percentiles over time
         self.window_quantiles: list[list[float]] = []
+        self.incident_from_s = incident_from_s
+        self.incident_t: list[float] = []
+        self.incident_latency: list[float] = []
 
     def arrive(self, now: float):
-        self.arrived[int(now)] += 1
+        self.arrived[int(now / self.bin_s)] += 1
 
     def complete(self, op: str, t0: float, now: float, session_write: bool):
-        self.done[int(now)] += 1
+        b = int(now / self.bin_s)
+        self.done[b] += 1
         latency = now - t0
+        if latency > self.slow_s:
+            self.slow[b] += 1
         self._window.record(latency)
         if now >= self.warmup_s:
             self.latency.record(latency)
             self.by_op[op].record(latency)
             self.session_writes += session_write
+        if self.incident_from_s is not None and \
+                self.incident_from_s <= now < self.incident_from_s + INCIDENT_SPAN_S:
+            self.incident_t.append(now)
+            self.incident_latency.append(latency)
 
     def fail(self, reason: str, now: float):
-        self.failed[int(now)] += 1
+        self.failed[int(now / self.bin_s)] += 1
         if now >= self.warmup_s:
             self.fail_reasons[reason] += 1
 
@@ -52,13 +67,25 @@ class Recorder:
         self._window = LogHistogram()
 
     def totals(self) -> dict:
-        """Counts over the whole run up to until_s: in = done + failed + in flight."""
+        """Counts over the whole run: in = done + failed + in flight."""
         arrived, done, failed = (int(sum(a)) for a in (self.arrived, self.done, self.failed))
         return {"arrived": arrived, "completed": done, "failed": failed,
                 "in_flight": arrived - done - failed}
 
+    def bins(self) -> dict:
+        return {"bin_s": self.bin_s, **{k: np.asarray(getattr(self, k)) for k in
+                                        ("arrived", "done", "failed", "slow")}}
+
     def series(self) -> dict:
-        arrived, done, failed = (np.asarray(a) for a in (self.arrived, self.done, self.failed))
+        """Per-second series for the report."""
+        per = max(1, round(1 / self.bin_s))
+        seconds = math.ceil(self.duration_s) + 1
+
+        def per_second(counts):
+            a = np.asarray(counts)
+            a = np.pad(a, (0, max(0, seconds * per - len(a))))[:seconds * per]
+            return a.reshape(seconds, per).sum(axis=1)
+        arrived, done, failed = (per_second(c) for c in (self.arrived, self.done, self.failed))
         in_flight = np.cumsum(arrived) - np.cumsum(done) - np.cumsum(failed)
         return {"arrivals_rps": arrived.tolist(), "completions_rps": done.tolist(),
                 "failures_rps": failed.tolist(), "in_flight": in_flight.tolist(),

@@ -1,24 +1,47 @@
-"""Asynchronous replication: each replica applies the master's write stream in small batches."""
+"""Asynchronous replication: a log of acknowledged writes, and replicas applying the stream."""
 from __future__ import annotations
+
+from collections import deque
 
 import simpy
 
-from sim.control import ControlPlane
-from sim.request_path import RequestPath
-from sim.schema import Redis
 from sim.streams import Sampler
 
+KEEP_S = 60.0  # acknowledgement times kept: enough for any lag or fsync window in the scenarios
 
-def replica_loop(env: simpy.Environment, replica, control: ControlPlane, path: RequestPath,
-                 cfg: Redis, command_service: Sampler):
-    """Every tick the replica takes the commands written since its last batch and applies them,
-    one command at a time on its single thread: its load is the master's write stream."""
-    applied = path.redis_commands_written
+
+class WriteLog:
+    """Writes acknowledged to clients, with their times (the last KEEP_S seconds of them)."""
+
+    def __init__(self):
+        self.count = self.commands = 0
+        self._times: deque = deque()
+
+    def ack(self, now: float, commands: int = 1):
+        self.count += 1
+        self.commands += commands
+        times = self._times
+        times.append(now)
+        while times[0] < now - KEEP_S:
+            times.popleft()
+
+    def between(self, t0: float, t1: float) -> tuple[int, float]:
+        """(writes acknowledged in (t0, t1], the time span from the first of them to t1)."""
+        inside = [t for t in self._times if t0 < t <= t1]
+        return len(inside), (t1 - inside[0]) if inside else 0.0
+
+
+def replica_loop(env: simpy.Environment, replica, control, log: WriteLog, tick_s: float,
+                 command_service: Sampler):
+    """Every tick a linked replica applies the commands written since its last batch, one at a
+    time on its single thread: its load is the master's write stream."""
+    applied = log.commands
     while True:
-        yield env.timeout(cfg.replication_tick_s)
-        if not replica.up or replica is control.redis_master:
+        yield env.timeout(tick_s)
+        if not replica.up or not control.replica_linked(replica):
+            applied = log.commands  # a replica that resyncs starts from a fresh copy
             continue
-        pending = path.redis_commands_written - applied
+        pending = log.commands - applied
         if pending:
             applied += pending
             yield from replica.serve(sum(command_service() for _ in range(pending)))

@@ -1,15 +1,18 @@
 """The request path: how one request queues and is served, tier by tier, as a SimPy process.
 
-user -> active load balancer (a connection held to the end) -> app server worker (CPU on a core)
--> session store (Redis master or the session's DB shard) and PostgreSQL -> response.
-Timeouts and queue limits turn overload into failed requests instead of unbounded queues.
+user -> the balancer holding the floating IP (a connection held to the end) -> an app server's
+worker (CPU on a core) -> the session store (Redis master, the session's DB shard, or PostgreSQL
+when the circuit breaker is open) and PostgreSQL -> response. Timeouts, queue limits and failed
+nodes turn into failed requests, counted by reason, instead of unbounded queues.
 """
 from __future__ import annotations
 
 import simpy
 
+from sim.breaker import CircuitBreaker
 from sim.control import ControlPlane
 from sim.metrics import Recorder
+from sim.replication import WriteLog
 from sim.schema import Scenario
 from sim.streams import Sampler, Streams
 
@@ -22,9 +25,9 @@ class RequestPath:
     def __init__(self, env: simpy.Environment, scenario: Scenario, control: ControlPlane,
                  streams: Streams, recorder: Recorder):
         self.env, self.control, self.rec = env, control, recorder
-        t = scenario.topology
-        self.lb_cfg = t.load_balancers
-        self.redis_cfg = t.redis
+        t, mech = scenario.topology, scenario.mechanisms
+        self.lb_cfg, self.hc = t.load_balancers, mech.health_check
+        self.redis_cfg, self.repl, self.pgf = t.redis, mech.replication, mech.pg_failover
         self.db_cfg = t.db_fleet or t.postgres
         self.ops = scenario.workload.operations
         s = lambda name, dist: Sampler(dist, streams.rng(f"service/{name}"))  # noqa: E731
@@ -40,7 +43,9 @@ class RequestPath:
             self.db_write = s("db/write", self.db_cfg.write_service)
             self.db_read = s("db/read", self.db_cfg.read_service)
         self.session_hash = streams.rng("route/session")
-        self.redis_commands_written = 0  # the replication stream's length, in commands
+        self.redis_log = WriteLog()  # session writes acknowledged by the Redis master
+        self.pg_log = WriteLog()     # commits acknowledged by the PostgreSQL primary
+        self.breaker = CircuitBreaker(mech.circuit_breaker, control)
 
     def handle(self, op_name: str):
         """The request process."""
@@ -55,75 +60,128 @@ class RequestPath:
             rec.complete(op_name, t0, env.now, self.ops[op_name].session_write)
 
     def _through_lb(self, op_name: str):
-        lb = self.control.vip_holder
-        if lb is None or not lb.up:
+        env, lb = self.env, self.control.vip_holder
+        if lb is None or lb.state == "crashed":
             raise Failed("no_load_balancer")
-        since = self.env.now
+        if lb.state == "hung":
+            yield env.timeout(self.lb_cfg.timeout_connect_s)
+            raise Failed("lb_timeout")
+        since, epoch = env.now, lb.epoch
         conn = yield from lb.acquire(self.lb_cfg.timeout_queue_s)
-        if conn is None:
+        if isinstance(conn, str):
             raise Failed("lb_queue")
         try:
-            yield self.env.timeout(self.lb_service())
-            yield from self._in_app(op_name)
+            yield env.timeout(self.lb_service())
+            yield from self._to_app(op_name)
         finally:
             lb.release(conn, since)
+        if lb.epoch != epoch:  # the balancer died holding the connection: no response
+            raise Failed("lb_lost")
 
-    def _in_app(self, op_name: str):
-        app = self.control.pick_app()
-        if app is None:
-            raise Failed("no_app_server")
+    def _to_app(self, op_name: str):
+        """HAProxy: a refused connection is retried after a turn-around of min(timeout connect,
+        1 s), on the same server unless `option redispatch` moves the last retry elsewhere."""
+        env, hc = self.env, self.hc
+        app = None
+        for attempt in range(hc.retries + 1):
+            if app is None or (hc.redispatch and attempt == hc.retries):
+                app = self.control.pick_app()
+            if app is None:
+                raise Failed("no_app_server")
+            if app.workers.state == "hung":
+                yield env.timeout(self.lb_cfg.timeout_server_s)
+                raise Failed("app_timeout")
+            if app.workers.state == "up":
+                yield from self._in_app(app, op_name)
+                return
+            if attempt < hc.retries:
+                yield env.timeout(min(self.lb_cfg.timeout_connect_s, 1.0))
+        raise Failed("app_refused")
+
+    def _in_app(self, app, op_name: str):
         env, op = self.env, self.ops[op_name]
         half_rtt = self.rtt["app"]() / 2
         yield env.timeout(half_rtt)
-        since = env.now
+        since, epoch = env.now, app.workers.epoch
         worker = yield from app.workers.acquire(self.lb_cfg.timeout_server_s)
-        if worker is None:
+        if isinstance(worker, str):
             raise Failed("app_queue")
         try:
-            if not (yield from app.cpu.serve(self.cpu[op_name]())):
-                raise Failed("app_cpu")
+            if (yield from app.cpu.serve(self.cpu[op_name]())) != "ok":
+                raise Failed("app_lost")
             u = self.session_hash.random()
             if op.session_commands:
                 yield from self._session_call(op, u)
             for _ in range(op.db_reads):
-                yield from self._db_call(self.control.db_reader(u), self.db_read)
+                yield from self._db_call(self.control.db_reader(u), self.db_read, "db_read")
             for _ in range(op.db_writes):
-                yield from self._db_call(self.control.db_writer(u), self.db_write)
+                yield from self._db_call(self.control.db_writer(u), self.db_write, "db_write")
+                if not self.control.nodes.shards:
+                    if self.pgf.synchronous:  # the commit waits for a standby's flush
+                        yield env.timeout(self.pgf.lag_ms / 1000)
+                    self.pg_log.ack(env.now)
         finally:
             app.workers.release(worker, since)
+        if app.workers.epoch != epoch:
+            raise Failed("app_lost")
         yield env.timeout(half_rtt)
 
     def _session_call(self, op, u: float):
-        store = self.control.session_store(u)
-        if self.control.nodes.shards:  # db_fleet: one statement and its commit
-            yield from self._db_call(store, self.db_write if op.session_write else self.db_read)
+        control = self.control
+        if control.nodes.shards:  # db_fleet: one statement and its commit
+            yield from self._db_call(control.session_store(u), self.db_write if op.session_write
+                                     else self.db_read, "db_session")
             return
-        trips = [op.session_commands] if op.pipelined else [1] * op.session_commands
-        for commands in trips:
-            yield from self._redis_call(store, commands)
-        if op.session_write:
-            self.redis_commands_written += op.session_commands
+        if not self.breaker.allows(self.env.now):  # fallback: the session row in PostgreSQL
+            self.rec.fallbacks += 1
+            yield from self._db_call(control.pg_primary, self.db_write if op.session_write
+                                     else self.db_read, "fallback")
+            return
+        try:
+            trips = [op.session_commands] if op.pipelined else [1] * op.session_commands
+            for commands in trips:
+                yield from self._redis_call(control.redis_master, commands, op.session_write)
+            if op.session_write:
+                yield from self._replicated(op.session_commands)
+        except Failed:
+            self.breaker.failure(self.env.now)
+            raise
+        self.breaker.success()
 
-    def _redis_call(self, master, commands: int):
-        if master is None or not master.up:
+    def _redis_call(self, master, commands: int, write: bool):
+        if master is None:
             raise Failed("redis_down")
+        if write and self.repl.min_replicas_to_write > self.control.good_replicas():
+            raise Failed("redis_noreplicas")  # Redis refuses writes: min-replicas-to-write
         env = self.env
         t0 = env.now
         half_rtt = self.rtt["redis"]() / 2
         timeout = self.redis_cfg.socket_timeout_s
         yield env.timeout(half_rtt)
         service = self.redis_rt() + sum(self.redis_cmd() for _ in range(commands))
-        if not (yield from master.serve(service, timeout - half_rtt)):
-            raise Failed("redis_timeout")
+        status = yield from master.serve(service, timeout - half_rtt)
+        if status != "ok":
+            raise Failed(f"redis_{status}")
         yield env.timeout(half_rtt)
         if env.now - t0 > timeout:  # the reply came after the client's socket timeout
             raise Failed("redis_timeout")
 
-    def _db_call(self, server, sampler):
-        if server is None or not server.up:
-            raise Failed("db_down")
+    def _replicated(self, commands: int):
+        """The write is acknowledged; with WAIT n, only once n replicas have applied it."""
+        env = self.env
+        if self.repl.wait_replicas:
+            if self.control.good_replicas() < self.repl.wait_replicas:
+                yield env.timeout(self.redis_cfg.socket_timeout_s)
+                raise Failed("redis_wait_timeout")
+            yield env.timeout(self.repl.lag_ms / 1000)
+        self.redis_log.ack(env.now, commands)
+
+    def _db_call(self, server, sampler, what: str):
+        if server is None:
+            raise Failed(f"{what}_down")
         half_rtt = self.rtt["db"]() / 2
         yield self.env.timeout(half_rtt)
-        if not (yield from server.serve(sampler(), self.db_cfg.pool_timeout_s)):
-            raise Failed("db_pool_timeout")
+        status = yield from server.serve(sampler(), self.db_cfg.pool_timeout_s)
+        if status != "ok":
+            raise Failed(f"{what}_{status}")
         yield self.env.timeout(half_rtt)

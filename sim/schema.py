@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
+from sim.schema_failures import COMPONENTS, Failure, Incidents, Mechanisms, Strict
 
 class Dist(Strict):
     """A service or delay time. mean_ms everywhere; cv (std/mean) for lognormal and gamma."""
@@ -88,6 +86,8 @@ def _default_operations() -> dict[str, Operation]:
         "item_view": Operation(session_commands=5),
         "cart_update": Operation(session_commands=4),  # HSET item, HINCRBY, HSET total, EXPIRE
         "read_only": Operation(session_commands=1, session_write=False),  # HGETALL
+        # an order: the cart read and cleared in Redis, the order written to PostgreSQL
+        "checkout": Operation(session_commands=2, db_writes=1),
     }
 
 
@@ -102,8 +102,8 @@ class Sessions(Strict):
 class Workload(Strict):
     arrivals: Arrivals
     # login: doc 58 new sessions/s over 1,200 writes/s = 4.8%; the rest is an assumption
-    mix: dict[str, float] = {"session_update": 0.752, "login": 0.048, "item_view": 0.15,
-                             "cart_update": 0.05, "read_only": 0.0}
+    mix: dict[str, float] = {"session_update": 0.742, "login": 0.048, "item_view": 0.15,
+                             "cart_update": 0.05, "checkout": 0.01, "read_only": 0.0}
     operations: dict[str, Operation] = Field(default_factory=_default_operations)
     sessions: Sessions = Sessions()
 
@@ -255,6 +255,9 @@ class Scenario(Strict):
     objectives: Objectives = Objectives()
     cost: Cost = Cost()
     simulation: Simulation = Simulation()
+    failures: list[Failure] = []
+    mechanisms: Mechanisms = Mechanisms()
+    incidents: Incidents = Incidents()
 
     @model_validator(mode="before")
     @classmethod
@@ -290,4 +293,21 @@ class Scenario(Strict):
             raise ValueError("operations with db_reads/db_writes need topology.postgres")
         if t.postgres and t.postgres.read_replicas > t.postgres.replicas:
             raise ValueError("postgres.read_replicas cannot exceed postgres.replicas")
+        for i, failure in enumerate(self.failures):
+            if failure.component not in self.components():
+                raise ValueError(f"failures[{i}].component {failure.component!r} is not in this "
+                                 f"architecture; expected one of: {', '.join(self.components())}")
+            if failure.at_s >= self.simulation.duration_s:
+                raise ValueError(f"failures[{i}].at_s must fall inside simulation.duration_s")
         return self
+
+    def components(self) -> list[str]:
+        """What can fail here: roles, then nodes by name."""
+        t = self.topology
+        counts = {"lb": t.load_balancers.count, "app": t.app_servers.count,
+                  "redis": 1 + t.redis.replicas if t.redis else 0,
+                  "pg": 1 + t.postgres.replicas if t.postgres else 0,
+                  "db": t.db_fleet.servers if t.db_fleet else 0}
+        roles = [c for c in COMPONENTS if not (c.startswith("redis") and not t.redis)
+                 and not (c == "pg_primary" and not t.postgres)]
+        return roles + [f"{kind}-{i + 1}" for kind, n in counts.items() for i in range(n)]

@@ -18,7 +18,10 @@ class Station:
         self.env, self.name, self.kind, self.capacity = env, name, kind, capacity
         self.queue_limit = queue_limit
         self.resource = simpy.Resource(env, capacity)
-        self.up = True
+        self.state = "up"  # up | crashed | hung (a partitioned node looks hung to its clients)
+        self.slow_factor = 1.0
+        self.epoch = 0     # bumped by a crash or hang: work begun before it is lost
+        self.changed_at = 0.0
         self.busy_area = self.queue_area = 0.0
         self._last = env.now
         self.arrivals = self.departures = self.rejected = self.abandoned = self.waited = 0
@@ -35,18 +38,28 @@ class Station:
             self._last = now
 
     @property
+    def up(self) -> bool:
+        return self.state == "up"
+
+    def set_state(self, state: str, slow_factor: float = 1.0):
+        if state in ("crashed", "hung"):
+            self.epoch += 1
+        self.state, self.slow_factor, self.changed_at = state, slow_factor, self.env.now
+
+    @property
     def in_system(self) -> int:
         return len(self.resource.users) + len(self.resource.queue)
 
     def acquire(self, timeout_s: float | None = None):
-        """Generator: waits for a server; returns the request, or None when refused or timed out."""
+        """Generator: waits for a server; returns the granted request, or why not as a string:
+        "refused" (the queue is full) or "timeout" (waited timeout_s)."""
         self._account()
         self.arrivals += 1
         res = self.resource
         if self.queue_limit is not None and len(res.queue) >= self.queue_limit \
                 and len(res.users) >= self.capacity:
             self.rejected += 1
-            return None
+            return "refused"
         req = res.request()
         if req.triggered:  # a free server: granted at once, no event needed
             return req
@@ -60,7 +73,7 @@ class Station:
         self._account()
         req.cancel()
         self.abandoned += 1
-        return None
+        return "timeout"
 
     def release(self, req, since: float):
         self._account()
@@ -71,14 +84,22 @@ class Station:
         self.latency.record(sojourn)
 
     def serve(self, service_s: float, timeout_s: float | None = None):
-        """Generator: queue, hold a server for service_s, leave. Returns False if not served."""
-        since = self.env.now
+        """Generator: queue, hold a server for service_s, leave. Returns "ok", or why not:
+        "refused" (crashed, or queue full), "timeout" (hung, or waited too long), "lost"
+        (the node crashed or hung while the request was in it)."""
+        if self.state == "crashed":
+            return "refused"
+        if self.state == "hung":
+            yield self.env.timeout(timeout_s) if timeout_s is not None else self.env.event()
+            return "timeout"
+        since, epoch = self.env.now, self.epoch
         req = yield from self.acquire(timeout_s)
-        if req is None:
-            return False
-        yield self.env.timeout(service_s)
+        if isinstance(req, str):
+            return req
+        if self.epoch == epoch:
+            yield self.env.timeout(service_s * self.slow_factor)
         self.release(req, since)
-        return True
+        return "ok" if self.epoch == epoch else "lost"
 
     def snapshot(self) -> dict:
         """Cumulative counters now; the difference of two snapshots covers an interval."""

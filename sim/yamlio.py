@@ -5,8 +5,10 @@ from pathlib import Path
 
 import yaml
 
+from sim.errors import UserError
 
-class InputError(Exception):
+
+class InputError(UserError):
     """Bad user input: carries a one-line message naming the file, line and field."""
 
     def __init__(self, file, line, path, message):

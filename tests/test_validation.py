@@ -80,8 +80,8 @@ def test_mix_must_sum_to_one(tmp_path, capsys):
 
 
 def test_mix_names_unknown_operation(tmp_path, capsys):
-    text = GOOD + "  mix: {session_update: 0.5, checkout: 0.5}\n"
-    check(tmp_path, capsys, text, "unknown operations ['checkout']", "session_update")
+    text = GOOD + "  mix: {session_update: 0.5, refund: 0.5}\n"
+    check(tmp_path, capsys, text, "unknown operations ['refund']", "session_update")
 
 
 def test_distribution_needs_its_parameters(tmp_path, capsys):

@@ -1,0 +1,22 @@
+"""Control-plane mechanisms: processes that watch the nodes and change roles and routing."""
+from __future__ import annotations
+
+from sim.mechanisms.health import health_checks
+from sim.mechanisms.pg_failover import pg_failover
+from sim.mechanisms.sentinel import sentinel
+from sim.mechanisms.vrrp import vrrp
+
+
+def start(env, scenario, nodes, control, path, streams):
+    """Starts every mechanism the architecture has; each draws from its own stream."""
+    mech = scenario.mechanisms
+    if len(nodes.lbs) > 1:
+        env.process(vrrp(env, control, nodes.lbs, mech.vrrp, streams.rng("mechanism/vrrp")))
+    for app in nodes.apps:
+        env.process(health_checks(env, control, app, mech.health_check, streams.rng(f"mechanism/check/{app.name}")))
+    if nodes.sentinels and len(nodes.redis) > 1:
+        env.process(sentinel(env, control, nodes, mech.sentinel, mech.replication, path.redis_log,
+                             streams.rng("mechanism/sentinel")))
+    if len(nodes.postgres) > 1:
+        env.process(pg_failover(env, control, nodes, mech.pg_failover, path.pg_log,
+                                streams.rng("mechanism/pg_failover")))

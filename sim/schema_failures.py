@@ -1,0 +1,131 @@
+"""The scenario format, part two: failures and the mechanisms that detect and recover from them.
+
+Defaults are the products' own unless the design document gives a figure ("doc").
+"""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+COMPONENTS = ("lb_active", "app_server", "redis_master", "redis_all", "pg_primary", "all")
+
+
+class Failure(Strict):
+    """One failure: a component (a role, or a node by name such as app-2) fails at at_s."""
+    name: str
+    component: str  # a role from COMPONENTS or a node name
+    kind: Literal["crash", "hang", "partition", "slow"] = "crash"
+    at_s: float = Field(ge=0)
+    repair_after_s: Optional[PositiveFloat] = None  # back (empty, as after a restart) this long after
+    slow_factor: PositiveFloat = 5.0  # kind slow: service times multiplied by this
+
+
+class Vrrp(Strict):
+    """keepalived's VRRP between the load balancer pair."""
+    advert_int_s: PositiveFloat = 1.0      # keepalived default
+    backup_priority: int = Field(default=100, ge=1, le=254)  # keepalived default
+    # RFC 3768: master down interval = 3 x advert_int + skew, skew = (256 - priority) / 256 x advert_int
+    # A hung HAProxy leaves keepalived advertising: only a vrrp_script tracking it moves the VIP.
+    track_interval_s: PositiveFloat = 1.0  # keepalived vrrp_script default interval
+    track_fall: PositiveInt = 1            # keepalived default
+
+
+class HealthCheck(Strict):
+    """HAProxy active health checks of the app servers (`check` on each server line)."""
+    inter_s: PositiveFloat = 2.0             # HAProxy default
+    fastinter_s: Optional[PositiveFloat] = None  # default: inter
+    downinter_s: Optional[PositiveFloat] = None  # default: inter
+    rise: PositiveInt = 2                    # HAProxy default
+    fall: PositiveInt = 3                    # HAProxy default
+    timeout_s: Optional[PositiveFloat] = None    # "timeout check"; unset: inter bounds the check
+    retries: int = Field(default=3, ge=0)    # HAProxy default: connection retries per request
+    redispatch: bool = False                 # doc's config has no "option redispatch"
+
+    @model_validator(mode="after")
+    def _resolve(self):
+        self.fastinter_s = self.fastinter_s or self.inter_s
+        self.downinter_s = self.downinter_s or self.inter_s
+        self.timeout_s = self.timeout_s or self.inter_s
+        return self
+
+
+class Autoscaler(Strict):
+    """The document's scaling rules; memory is not modelled, so its rules are left out."""
+    enabled: bool = False
+    period_s: PositiveFloat = 10.0           # assumption: how often the rules are evaluated
+    cpu_up: float = 0.80                     # doc: CPU > 80% for 2 min
+    cpu_up_for_s: PositiveFloat = 120
+    queue_up: float = 100                    # doc: request queue > 100 for 1 min
+    queue_up_for_s: PositiveFloat = 60
+    latency_up_ms: float = 500               # doc: response time > 500 ms for 5 min
+    latency_up_for_s: PositiveFloat = 300
+    cpu_down: float = 0.50                   # doc: CPU < 50% (and queue < 10) for 10 min
+    queue_down: float = 10
+    down_for_s: PositiveFloat = 600
+    cooldown_s: PositiveFloat = 300          # doc: 5 min
+    step: PositiveInt = 1                    # servers added or removed per action
+    boot_s: PositiveFloat = 90               # assumption: instance boot and app warm-up
+    replace_unhealthy_after_s: PositiveFloat = 60  # assumption: a down server is replaced
+
+
+class Sentinel(Strict):
+    down_after_ms: PositiveFloat = 5000      # doc
+    quorum: PositiveInt = 2                  # doc
+    failover_timeout_ms: PositiveFloat = 10000  # doc
+    parallel_syncs: PositiveInt = 1          # doc
+    ping_period_s: PositiveFloat = 1.0       # Redis: PING every second
+    info_period_s: PositiveFloat = 1.0       # Redis: INFO every second during a failover
+    max_desync_s: PositiveFloat = 1.0        # Redis: SENTINEL_MAX_DESYNC, random start delay
+    replica_sync_s: PositiveFloat = 1.0      # assumption: a replica's resync to the new master
+    client_discovery_s: PositiveFloat = 0.05  # assumption: a client asks the Sentinels again
+
+
+class Replication(Strict):
+    """Redis asynchronous replication and persistence."""
+    lag_ms: float = Field(default=1.0, ge=0)  # assumption: shipping delay before a replica applies
+    min_replicas_to_write: int = Field(default=0, ge=0)  # Redis default: off
+    min_replicas_max_lag_s: PositiveFloat = 10  # Redis default
+    wait_replicas: int = Field(default=0, ge=0)  # WAIT n after each write: acked when applied on n
+    appendfsync: Literal["always", "everysec", "no"] = "everysec"  # doc: RDB + AOF (everysec)
+
+
+class CircuitBreaker(Strict):
+    """The app's breaker around Redis: on failures it sends session traffic to PostgreSQL."""
+    enabled: bool = True                     # doc: PostgreSQL is the fallback path
+    failure_threshold: PositiveInt = 20      # assumption: consecutive Redis failures that open it
+    reset_timeout_s: PositiveFloat = 10      # assumption: open this long before one trial call
+
+
+class PgFailover(Strict):
+    mode: Literal["health_check", "patroni"] = "health_check"
+    health_check_period_s: PositiveFloat = 30  # doc: "health check every 30 seconds"
+    ttl_s: PositiveFloat = 30                  # Patroni default
+    loop_wait_s: PositiveFloat = 10            # Patroni default
+    promote_s: PositiveFloat = 2               # assumption: pg_promote and reconnecting pools
+    synchronous: bool = False                  # doc diagram: streaming (asynchronous) replicas
+    lag_ms: float = Field(default=5.0, ge=0)   # assumption: streaming replication delay
+
+
+class Mechanisms(Strict):
+    vrrp: Vrrp = Vrrp()
+    health_check: HealthCheck = HealthCheck()
+    autoscaler: Autoscaler = Autoscaler()
+    sentinel: Sentinel = Sentinel()
+    replication: Replication = Replication()
+    circuit_breaker: CircuitBreaker = CircuitBreaker()
+    pg_failover: PgFailover = PgFailover()
+
+
+class Incidents(Strict):
+    """How incidents are measured and priced."""
+    matrix: bool = False  # True: each failure runs alone (the failure matrix); False: all together
+    claims: str = "doc-failure-matrix"  # data/claims/<name>.yaml or a .yaml path
+    revenue_usd_per_hour: float = Field(default=50_000, ge=0)  # doc
+    rto_sustain_s: PositiveFloat = 10  # back within objectives for this long counts as recovered
+    bin_s: PositiveFloat = 0.1         # time resolution of downtime and RTO

@@ -1,0 +1,97 @@
+"""calibrate on a real Redis (and PostgreSQL): the calibration.json shape the lead's loader reads."""
+import datetime as dt
+import json
+
+import psycopg
+import pytest
+
+from redis_backend import calibrate
+from redis_backend.cli import main
+from redis_backend.postgres import SCHEMA
+
+COMMANDS = {"login": 4, "session_update": 4, "item_view": 5, "cart_update": 4, "read_only": 1}
+LATENCY_KEYS = ["mean", "p50", "p95", "p99", "p999"]
+
+
+def check_by_concurrency(by_c: dict) -> None:
+    assert sorted(by_c) == ["1", "4"]
+    for figures in by_c.values():
+        assert figures["throughput_ops_s"] > 0
+        lat = figures["latency_ms"]
+        assert sorted(lat) == sorted(LATENCY_KEYS)
+        assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["p999"]
+
+
+def check_service_time(service: dict) -> None:
+    assert service["mean"] > 0
+    assert 1 <= len(service["samples"]) <= 2000
+    assert all(x > 0 for x in service["samples"])
+    # samples are rescaled so that their mean is the saturation-derived mean
+    assert sum(service["samples"]) / len(service["samples"]) == pytest.approx(service["mean"],
+                                                                               rel=0.02)
+
+
+def test_calibration_json_has_documented_shape(redis_url, tmp_path, fast_args, capsys):
+    out = tmp_path / "cal"
+    assert main(["calibrate", "--redis", redis_url, "--out", str(out), *fast_args]) == 0
+    cal = json.loads((out / "calibration.json").read_text())
+    assert cal["format"] == "sessionsim-calibration/1"
+    assert cal["tool_version"]
+    assert dt.datetime.fromisoformat(cal["measured_at"]).tzinfo is not None
+    assert {"python", "cpu"} <= set(cal["host"])
+    assert cal["postgres"] is None
+    r = cal["redis"]
+    assert r["target"] == redis_url and r["server_version"].count(".") == 2
+    assert set(r["operations"]) == set(COMMANDS)
+    for name, entry in r["operations"].items():
+        assert entry["commands"] == COMMANDS[name]
+        for mode in ("pipelined", "unpipelined"):
+            check_by_concurrency(entry[mode]["by_concurrency"])
+        check_service_time(entry["service_time_ms"])
+    assert 0 < r["ping_rtt_ms"]["min"] <= r["ping_rtt_ms"]["p50"]
+    mem = r["memory"]
+    assert mem["sessions_measured"] == 2000
+    # a session costs at least its own field bytes, and far less than a kilobyte
+    assert mem["session_payload_bytes"] < mem["bytes_per_session"] < 1000
+    assert 0 < mem["bytes_per_cart"] < 1000
+    claims_md = (out / "claims.md").read_text()
+    assert "| claim | document says | measured | verdict |" in claims_md
+    assert "| claim | document says | measured | verdict |" in capsys.readouterr().out
+
+
+def test_existing_output_is_not_overwritten(redis_url, tmp_path, capsys):
+    out = tmp_path / "cal"
+    out.mkdir()
+    (out / "calibration.json").write_text("{\"keep\": 1}")
+    assert main(["calibrate", "--redis", redis_url, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and len(err.strip().splitlines()) == 1
+    assert json.loads((out / "calibration.json").read_text()) == {"keep": 1}
+
+
+def test_postgres_schema_is_created_measured_and_dropped(redis_url, postgres_server, tmp_path):
+    seen_schema = []
+
+    def on_step(step: str) -> None:
+        if step.startswith("postgres"):
+            seen_schema.append(schema_exists(postgres_server.url))
+
+    cal = calibrate.run_calibration(redis_url, postgres_server.url, [1, 4], 0.3,
+                                    memory_sessions=1000, out_dir=tmp_path, on_step=on_step)
+    assert seen_schema and all(seen_schema), "schema should exist while measuring"
+    assert not schema_exists(postgres_server.url), "schema should be dropped afterwards"
+    pg = cal["postgres"]
+    assert pg["server_version"].startswith("15")
+    assert set(pg["operations"]) == {"session_write_sync", "session_write_async"}
+    for entry in pg["operations"].values():
+        check_by_concurrency(entry["unpipelined"]["by_concurrency"])
+        check_service_time(entry["service_time_ms"])
+    assert pg["operations"]["session_write_sync"]["synchronous_commit"] == "on"
+    assert pg["operations"]["session_write_async"]["synchronous_commit"] == "off"
+    assert pg["bytes_per_row"] > 50
+
+
+def schema_exists(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                            (SCHEMA,)).fetchone() is not None
