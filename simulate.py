@@ -64,17 +64,23 @@ def load_scenario(file, args=None) -> Scenario:
                          err["msg"].replace("Value error, ", "")) from None
 
 
-def _progress_bar(scenario: Scenario, quiet: bool):
+def _progress(quiet: bool):
+    """A factory of progress bars, one per batch of replications (none when not on a terminal)."""
     if quiet or not sys.stderr.isatty():
-        return None, None
+        return None
     from tqdm import tqdm
-    sim = scenario.simulation
-    bar = tqdm(total=sim.duration_s * sim.replications, unit="sim-s", delay=2, file=sys.stderr,
-               desc=scenario.name, bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
 
-    def update(done):
-        bar.update(done - bar.n)
-    return bar, update
+    def start(scenario: Scenario, label: str):
+        sim = scenario.simulation
+        bar = tqdm(total=sim.duration_s * sim.replications, delay=2, file=sys.stderr, desc=label,
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+
+        def update(done):
+            bar.update(done - bar.n)
+            if bar.n >= bar.total:
+                bar.close()
+        return update
+    return start
 
 
 def cmd_run(argv) -> int:
@@ -85,14 +91,11 @@ def cmd_run(argv) -> int:
     scenario = load_scenario(args.scenario, args)
     from reporting.terminal import summary
     from reporting.writer import check_out_dir, write_report
-    from sim.runner import run
+    from sim.failure_matrix import run
     out = args.out or Path("reports") / scenario.name
     check_out_dir(out, scenario.name, args.force)
-    bar, update = _progress_bar(scenario, args.quiet)
-    report = run(scenario, update)
+    report = run(scenario, _progress(args.quiet))
     report["scenario_file"] = str(args.scenario)
-    if bar:
-        bar.close()
     paths = write_report(report, out, force=args.force)
     if not args.quiet:
         print(summary(report))
@@ -122,16 +125,14 @@ def cmd_compare(argv) -> int:
     args = parser.parse_args(argv)
     scenarios = [load_scenario(f, args) for f in args.scenarios]
     from reporting.writer import check_out_dir, write_comparison, write_report
-    from sim.runner import run
+    from sim.failure_matrix import run
     out = args.out or Path("reports") / ("compare-" + "-vs-".join(s.name for s in scenarios))
+    for scenario in scenarios:
+        check_out_dir(out / scenario.name, scenario.name, args.force)
     reports = []
     for file, scenario in zip(args.scenarios, scenarios):
-        check_out_dir(out / scenario.name, scenario.name, args.force)
-        bar, update = _progress_bar(scenario, args.quiet)
-        report = run(scenario, update)
+        report = run(scenario, _progress(args.quiet))
         report["scenario_file"] = str(file)
-        if bar:
-            bar.close()
         write_report(report, out / scenario.name, force=args.force)
         reports.append(report)
     paths = write_comparison(reports, out)

@@ -1,6 +1,6 @@
 """The document's claims beside the measured value, with a computed verdict.
 
-Claim texts and thresholds live in data/claims.yaml; this module only knows how to compute
+Claim texts and thresholds live in data/claims/doc-capacity.yaml; this module only knows how to compute
 each named metric from a calibration dict.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Callable
 
 import yaml
 
-CLAIMS_FILE = Path(__file__).resolve().parents[1] / "data" / "claims.yaml"
+CLAIMS_FILE = Path(__file__).resolve().parents[1] / "data" / "claims" / "doc-capacity.yaml"
 OPS = (">=", "<=", "between")
 
 

@@ -40,10 +40,41 @@ def _verdict(report: dict, key: str) -> str:
     return fmt.DASH if obj is None else f"{verdict(obj)} ({objective_target(key, obj)})"
 
 
+MATRIX_FIGURES = (("downtime_s", "downtime", "s"), ("rto_s", "RTO", "s"),
+                  ("failed_requests", "failed requests", ""), ("lost_writes", "writes lost", ""),
+                  ("cost_usd", "cost", "$"))
+
+
+def _matrices(reports: list[dict]) -> str:
+    """Failure matrices side by side, failures joined by name."""
+    names = list(dict.fromkeys(f["name"] for r in reports for f in r.get("failures") or []))
+    if not names:
+        return ""
+    rows = []
+    for failure in names:
+        entries = [next((f for f in r.get("failures") or [] if f["name"] == failure), None)
+                   for r in reports]
+        for key, label, unit in MATRIX_FIGURES:
+            cells = []
+            for e in entries:
+                if e is None:
+                    cells.append(fmt.DASH)
+                elif unit == "$":
+                    cells.append(fmt.money(fmt.mean(e.get(key))) if fmt.mean(e.get(key)) is not None
+                                 else fmt.DASH)
+                else:
+                    cells.append(fmt.figure(e.get(key), unit))
+            rows.append([failure, label] + cells)
+        rows.append([failure, "verdict"] + [e.get("verdict", fmt.DASH) if e else fmt.DASH
+                                            for e in entries])
+    header = ["Failure", "Figure"] + [f"`{name(r)}`" for r in reports]
+    return "\n\n## Failure matrices\n\n" + fmt.table(header, rows)
+
+
 def render(reports: list[dict]) -> str:
     """Markdown: a table with one column per scenario, then what each scenario is."""
     header = ["Figure (95% CI)"] + [f"`{name(r)}`" for r in reports]
-    table = fmt.table(header, _rows(reports), align="l" * (len(reports) + 1))
+    table = fmt.table(header, _rows(reports), align="l" * (len(reports) + 1)) + _matrices(reports)
     described = [f"- `{name(r)}`: {dig(r, 'scenario', 'description', default='') or fmt.DASH} "
                  f"(seed {r.get('seed', '?')}, {r.get('replications', '?')} replications)"
                  for r in reports]

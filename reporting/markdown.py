@@ -1,7 +1,7 @@
 """report.md: what a reviewer pastes into a design review."""
 from __future__ import annotations
 
-from reporting import fmt
+from reporting import fmt, incidents
 from reporting.figures import (LATENCY_ROWS, dig, headline, name, objective_label,
                                objective_target, objective_value, verdict, window)
 
@@ -27,7 +27,7 @@ Node, tier and operation tables show means over replications."""
 def render(report: dict, plots: list[str] | None = None) -> str:
     """The markdown report; `plots` are the image file names to link (default: the standard three)."""
     sections = [_title(report), _headline(report), _objectives(report), _by_operation(report),
-                _tiers(report), _nodes(report), _failures(report), _cost(report),
+                incidents.render(report), _tiers(report), _nodes(report), _failures(report), _cost(report),
                 _conservation(report), HOW_TO_READ, _plots(plots)]
     return "\n\n".join(s for s in sections if s) + "\n"
 

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from reporting import compare, markdown, plots
+from reporting import compare, incidents, markdown, plots
 from reporting.figures import name
 from sim.errors import UserError
 
@@ -76,9 +76,10 @@ def write_report(report: dict, out_dir: Path, force: bool = False) -> list[Path]
     check_out_dir(out_dir, name(report), force)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = plots.write_plots(report, out_dir)
+    timelines = incidents.write_plots(report, out_dir)
     dump_json(out_dir / REPORT_JSON, report)
     _write_text(out_dir / "report.md", markdown.render(report, plots=[p.name for p in written]))
-    return [out_dir / REPORT_JSON, out_dir / "report.md"] + written
+    return [out_dir / REPORT_JSON, out_dir / "report.md"] + written + timelines
 
 
 def write_comparison(reports: list[dict], out_dir: Path) -> list[Path]:
@@ -91,6 +92,8 @@ def write_comparison(reports: list[dict], out_dir: Path) -> list[Path]:
                 "seed": r.get("seed"), "replications": r.get("replications"),
                 "metrics": {k: v for k, v in (r.get("metrics") or {}).items()
                             if k != "latency_ms_by_operation"},
-                "objectives": r.get("objectives"), "cost": r.get("cost")} for r in reports]
+                "objectives": r.get("objectives"), "cost": r.get("cost"),
+                "failures": [{k: v for k, v in f.items() if k != "timeline"}
+                             for f in r.get("failures") or []]} for r in reports]
     dump_json(out_dir / "compare.json", {"scenarios": summary})
     return [out_dir / "compare.md", chart, out_dir / "compare.json"]

@@ -30,7 +30,8 @@ class CircuitBreaker:
         self.consecutive += 1
         if self.state == "half_open" or (self.state == "closed" and self.consecutive >= self.cfg.failure_threshold):
             if self.state == "closed":
-                self.control.log("app", "breaker opened: session traffic to PostgreSQL", "detected")
+                self.control.log("app", "breaker opened", "detected")
+                self.control.log("app", "session traffic to PostgreSQL", "action")
             self.state, self.opened_at = "open", now
 
     def success(self):

@@ -122,6 +122,7 @@ def run_replication(scenario: Scenario, replication: int, progress=None) -> dict
             "fail_reasons": dict(rec.fail_reasons), "session_writes": rec.session_writes,
             "fallbacks": rec.fallbacks, "events": control.events, "lost_writes": control.lost_writes,
             "bins": rec.bins(), "incident": (rec.incident_t, rec.incident_latency),
+            "baseline_hist": rec.baseline,
             "latency_hist": rec.latency, "by_op": rec.by_op, "nodes": node_figures,
             "lb_in_system": sum(lb.in_system for lb in nodes.lbs),
             "series": rec.series() | {"nodes": series},

@@ -9,7 +9,8 @@ import numpy as np
 from sim.histogram import LogHistogram
 
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
-INCIDENT_SPAN_S = 600.0  # after the first failure, every completion's latency is kept this long
+INCIDENT_SPAN_S = 600.0  # around the first failure, every completion's latency is kept this long
+INCIDENT_LEAD_S = 10.0   # starting this long before it
 
 
 class Recorder:
@@ -20,7 +21,7 @@ class Recorder:
     """
 
     def __init__(self, duration_s: float, warmup_s: float, op_names: list[str], step_s: float,
-                 bin_s: float, slow_s: float, incident_from_s: float | None):
+                 bin_s: float, slow_s: float, failure_at_s: float | None):
         self.warmup_s, self.duration_s, self.bin_s, self.slow_s = warmup_s, duration_s, bin_s, slow_s
         bins = math.ceil(duration_s / bin_s) + 1
         self.arrived, self.done, self.failed, self.slow = ([0] * bins for _ in range(4))
@@ -32,7 +33,9 @@ class Recorder:
         self.step_s = step_s
         self._window = LogHistogram()  # latencies of the current step, for percentiles over time
         self.window_quantiles: list[list[float]] = []
-        self.incident_from_s = incident_from_s
+        self.failure_at_s = failure_at_s
+        self.incident_from_s = None if failure_at_s is None else max(0.0, failure_at_s - INCIDENT_LEAD_S)
+        self.baseline = LogHistogram()  # latencies after warm-up and before the first failure
         self.incident_t: list[float] = []
         self.incident_latency: list[float] = []
 
@@ -50,6 +53,8 @@ class Recorder:
             self.latency.record(latency)
             self.by_op[op].record(latency)
             self.session_writes += session_write
+            if self.failure_at_s is None or now < self.failure_at_s:
+                self.baseline.record(latency)
         if self.incident_from_s is not None and \
                 self.incident_from_s <= now < self.incident_from_s + INCIDENT_SPAN_S:
             self.incident_t.append(now)

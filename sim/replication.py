@@ -11,7 +11,8 @@ KEEP_S = 60.0  # acknowledgement times kept: enough for any lag or fsync window 
 
 
 class WriteLog:
-    """Writes acknowledged to clients, with their times (the last KEEP_S seconds of them)."""
+    """Writes acknowledged to clients, with the times the master applied them (the last KEEP_S
+    seconds of them; with WAIT they arrive up to a lag out of order, which `between` allows)."""
 
     def __init__(self):
         self.count = self.commands = 0

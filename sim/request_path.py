@@ -139,10 +139,11 @@ class RequestPath:
             return
         try:
             trips = [op.session_commands] if op.pipelined else [1] * op.session_commands
+            master = control.redis_master
             for commands in trips:
-                yield from self._redis_call(control.redis_master, commands, op.session_write)
+                yield from self._redis_call(master, commands, op.session_write)
             if op.session_write:
-                yield from self._replicated(op.session_commands)
+                yield from self._replicated(master, op.session_commands)
         except Failed:
             self.breaker.failure(self.env.now)
             raise
@@ -166,15 +167,19 @@ class RequestPath:
         if env.now - t0 > timeout:  # the reply came after the client's socket timeout
             raise Failed("redis_timeout")
 
-    def _replicated(self, commands: int):
-        """The write is acknowledged; with WAIT n, only once n replicas have applied it."""
+    def _replicated(self, master, commands: int):
+        """The write is acknowledged; with WAIT n, only once n replicas have it, and not at all
+        if the master dies first. The log keeps the time the master applied it."""
         env = self.env
+        applied_at, epoch = env.now, master.epoch
         if self.repl.wait_replicas:
             if self.control.good_replicas() < self.repl.wait_replicas:
                 yield env.timeout(self.redis_cfg.socket_timeout_s)
                 raise Failed("redis_wait_timeout")
             yield env.timeout(self.repl.lag_ms / 1000)
-        self.redis_log.ack(env.now, commands)
+            if master.epoch != epoch:
+                raise Failed("redis_lost")
+        self.redis_log.ack(applied_at, commands)
 
     def _db_call(self, server, sampler, what: str):
         if server is None:

@@ -15,7 +15,7 @@ from sim.histogram import LogHistogram
 from sim.metrics import quantiles_ms
 from sim.scenario import resolved
 from sim.schema import Scenario
-from sim.stats import ci95, ci_tree
+from sim.stats import ci95, ci_tree, judge
 
 _progress = None  # shared array of simulated seconds per replication, set in each worker
 
@@ -106,12 +106,16 @@ def _mean_series(raws: list[dict]) -> dict:
     return series
 
 
-def run(scenario: Scenario, progress_bar=None) -> dict:
-    """Runs the scenario's replications; returns the report (JSON-ready)."""
-    sim = scenario.simulation
+def simulate(scenario: Scenario, progress_bar=None) -> tuple[list[dict], float]:
+    """The raw figures of every replication, and the wall time they took."""
     started = time.time()
-    raws = _replications(scenario, sim.replications, progress_bar)
-    wall_s = time.time() - started
+    raws = _replications(scenario, scenario.simulation.replications, progress_bar)
+    return raws, time.time() - started
+
+
+def report(scenario: Scenario, raws: list[dict], wall_s: float) -> dict:
+    """The report (JSON-ready) of a scenario's replications."""
+    sim = scenario.simulation
     summaries = [summarize(raw, scenario) for raw in raws]
     cost = monthly_cost(scenario, raws[0]["price_kinds"])
     metrics = ci_tree([s["metrics"] for s in summaries])
@@ -140,6 +144,11 @@ def run(scenario: Scenario, progress_bar=None) -> dict:
     }
 
 
+def run(scenario: Scenario, progress_bar=None) -> dict:
+    """Runs the scenario's replications; returns its report."""
+    return report(scenario, *simulate(scenario, progress_bar))
+
+
 def _objectives(scenario: Scenario, metrics: dict) -> dict:
     """Each objective against the 95% interval: met when the whole interval meets it, missed when
     none of it does. Carried throughput is met when its interval reaches the target: Poisson
@@ -150,14 +159,10 @@ def _objectives(scenario: Scenario, metrics: dict) -> dict:
               "throughput_rps": (metrics["throughput_rps"], obj.throughput_rps, ">=")}
     out = {}
     for name, (figure, target, op) in checks.items():
-        lo, hi = figure["ci95"]
-        if lo is None:  # a single replication: judged on its value alone
-            lo = hi = figure["mean"]
-        if lo is None:
-            verdict = "no data"
-        elif op == "<=":
-            verdict = "met" if hi <= target else ("missed" if lo > target else "uncertain")
+        if op == ">=":  # met when the interval reaches the target
+            verdict = judge(figure, "<", target)
+            verdict = {"holds": "missed", "fails": "met", "uncertain": "met"}.get(verdict, verdict)
         else:
-            verdict = "met" if hi >= target else "missed"
+            verdict = {"holds": "met", "fails": "missed"}.get(judge(figure, op, target), "uncertain")
         out[name] = {"target": target, "operator": op, "value": figure, "verdict": verdict}
     return out

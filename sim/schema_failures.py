@@ -24,6 +24,9 @@ class Failure(Strict):
     at_s: float = Field(ge=0)
     repair_after_s: Optional[PositiveFloat] = None  # back (empty, as after a restart) this long after
     slow_factor: PositiveFloat = 5.0  # kind slow: service times multiplied by this
+    # whose detection counts: haproxy, keepalived, sentinel, app (the breaker), postgres or
+    # monitoring; unset: whichever notices first
+    detected_by: Optional[Literal["haproxy", "keepalived", "sentinel", "app", "postgres", "monitoring"]] = None
 
 
 class Vrrp(Strict):
@@ -112,6 +115,19 @@ class PgFailover(Strict):
     lag_ms: float = Field(default=5.0, ge=0)   # assumption: streaming replication delay
 
 
+class AlertRule(Strict):
+    target: Literal["redis_any", "pg_any", "lb_any", "app_any"]
+    for_s: float = Field(ge=0)
+
+
+class Alerts(Strict):
+    """Prometheus: targets scraped and rules evaluated every 15 s; a rule fires once its
+    condition has held for `for_s` at an evaluation (doc: RedisDown for 30 s, DatabaseDown 1 min)."""
+    evaluation_interval_s: PositiveFloat = 15  # doc
+    rules: dict[str, AlertRule] = {"RedisDown": AlertRule(target="redis_any", for_s=30),
+                                   "DatabaseDown": AlertRule(target="pg_any", for_s=60)}
+
+
 class Mechanisms(Strict):
     vrrp: Vrrp = Vrrp()
     health_check: HealthCheck = HealthCheck()
@@ -120,6 +136,7 @@ class Mechanisms(Strict):
     replication: Replication = Replication()
     circuit_breaker: CircuitBreaker = CircuitBreaker()
     pg_failover: PgFailover = PgFailover()
+    alerts: Alerts = Alerts()
 
 
 class Incidents(Strict):
@@ -129,3 +146,9 @@ class Incidents(Strict):
     revenue_usd_per_hour: float = Field(default=50_000, ge=0)  # doc
     rto_sustain_s: PositiveFloat = 10  # back within objectives for this long counts as recovered
     bin_s: PositiveFloat = 0.1         # time resolution of downtime and RTO
+
+    @model_validator(mode="after")
+    def _bins_fill_seconds(self):
+        if abs(1 / self.bin_s - round(1 / self.bin_s)) > 1e-9:
+            raise ValueError("bin_s must divide a second evenly (0.1, 0.2, 0.25, 0.5, 1)")
+        return self

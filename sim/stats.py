@@ -8,7 +8,8 @@ from scipy import stats
 
 
 def ci95(values) -> dict:
-    """Mean and Student-t 95% interval of per-replication values: {"mean": m, "ci95": [lo, hi]}."""
+    """Mean and Student-t 95% interval of per-replication values: {"mean": m, "ci95": [lo, hi]};
+    for a quantity that cannot be negative the interval is clipped at zero."""
     x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
     if x.size == 0:
         return {"mean": None, "ci95": [None, None]}
@@ -18,7 +19,10 @@ def ci95(values) -> dict:
     if np.all(x == x[0]):
         return {"mean": mean, "ci95": [mean, mean]}
     half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return {"mean": mean, "ci95": [mean - half, mean + half]}
+    low = mean - half
+    if np.all(x >= 0):  # times, counts, rates and costs: the interval stops at zero
+        low = max(low, 0.0)
+    return {"mean": mean, "ci95": [low, mean + half]}
 
 
 def ci_tree(replicas: list):
@@ -27,3 +31,19 @@ def ci_tree(replicas: list):
     if isinstance(first, dict):
         return {k: ci_tree([r[k] for r in replicas]) for k in first}
     return ci95(replicas)
+
+
+def judge(figure: dict, op: str, value: float) -> str:
+    """A claim "figure op value" against a {"mean", "ci95"} figure: "holds" when the whole
+    interval satisfies it, "fails" when none of it does, else "uncertain"; with one replication
+    (no interval) the mean alone decides; "no data" when there is no figure."""
+    lo, hi = figure["ci95"]
+    if lo is None:
+        lo = hi = figure["mean"]
+    if lo is None:
+        return "no data"
+    if op == "<":
+        return "holds" if hi < value else ("fails" if lo >= value else "uncertain")
+    if op == "<=":
+        return "holds" if hi <= value else ("fails" if lo > value else "uncertain")
+    raise ValueError(f"unknown operator {op}")

@@ -1,6 +1,7 @@
 """Control-plane mechanisms: processes that watch the nodes and change roles and routing."""
 from __future__ import annotations
 
+from sim.mechanisms.alerts import alerts
 from sim.mechanisms.health import health_checks
 from sim.mechanisms.pg_failover import pg_failover
 from sim.mechanisms.sentinel import sentinel
@@ -17,6 +18,7 @@ def start(env, scenario, nodes, control, path, streams):
     if nodes.sentinels and len(nodes.redis) > 1:
         env.process(sentinel(env, control, nodes, mech.sentinel, mech.replication, path.redis_log,
                              streams.rng("mechanism/sentinel")))
+    env.process(alerts(env, control, nodes, mech.alerts, streams.rng("mechanism/alerts")))
     if len(nodes.postgres) > 1:
         env.process(pg_failover(env, control, nodes, mech.pg_failover, path.pg_log,
                                 streams.rng("mechanism/pg_failover")))

@@ -12,6 +12,10 @@ def health_checks(env, control, app, cfg: HealthCheck, rng):
     yield env.timeout(rng.uniform(0, cfg.inter_s))  # the checks' phase
     healthy, streak = True, 0
     while True:
+        balancer = control.vip_holder
+        if balancer is None or not balancer.up:  # no balancer, no checks
+            yield env.timeout(cfg.inter_s)
+            continue
         state = app.workers.state
         if state == "hung":
             yield env.timeout(cfg.timeout_s)
@@ -21,13 +25,13 @@ def health_checks(env, control, app, cfg: HealthCheck, rng):
             healthy, streak = False, 0
             if app in control.in_rotation:
                 control.in_rotation.remove(app)
-            control.log(app.name, f"{app.name} marked down by health checks", "detected")
-            control.log(app.name, f"{app.name} removed from rotation", "action")
+            control.log("haproxy", f"{app.name} marked down by health checks", "detected")
+            control.log("haproxy", f"{app.name} removed from rotation", "action")
         elif not healthy and streak >= cfg.rise:
             healthy, streak = True, 0
             if app not in control.in_rotation and app in control.nodes.apps:
                 control.in_rotation.append(app)
-            control.log(app.name, f"{app.name} back in rotation")
+            control.log("haproxy", f"{app.name} back in rotation")
         if streak:
             interval = cfg.fastinter_s
         else:

@@ -30,6 +30,6 @@ def vrrp(env, control, lbs, cfg: Vrrp, rng):
             yield env.timeout(cfg.advert_int_s)
             continue
         control.vip_holder = backups[0]
-        control.log(backups[0].name, f"VIP moved to {backups[0].name}", "detected")
-        control.log(backups[0].name, "clients reconnect to the VIP", "action")
+        control.log("keepalived", f"VIP moved to {backups[0].name}", "detected")
+        control.log("keepalived", "clients reconnect to the VIP", "action")
         last_advert = env.now

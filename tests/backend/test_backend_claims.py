@@ -1,4 +1,4 @@
-"""Claim verdicts computed from synthetic calibrations; thresholds come from data/claims.yaml."""
+"""Claim verdicts computed from synthetic calibrations; thresholds come from data/claims/doc-capacity.yaml."""
 import yaml
 
 from redis_backend import claims

@@ -1,0 +1,92 @@
+"""An incident's figures, measured from one replication's bins, events and samples.
+
+Definitions (the README's, applied everywhere):
+- detection: from the failure to the moment the mechanism named by the failure's detected_by
+  notices it; unnamed, the first mechanism that does (an event marked "detected": +odown, a
+  health check marking a server down, the VIP moving, the breaker opening, the database
+  declared down) or, failing all, the first monitoring alert.
+- recovery action: from the failure to the first corrective action (switch-master, server
+  removed, VIP moved, replica promoted).
+- RTO: from the failure until the service is back within its objectives (error rate and p99)
+  in every bin of a sustained window (incidents.rto_sustain_s), measured in bins of bin_s.
+- downtime: the longest span of bins after the failure in which requests arrive and none succeeds.
+- RPO: acknowledged writes lost, and the span from the first of them to the failure.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.schema import Scenario
+from sim.schema_failures import Failure
+
+
+def _first(events, t0: float, marks: tuple, source: str | None = None) -> float:
+    times = [e[0] for e in events if e[0] >= t0 and e[3] in marks and source in (None, e[1])]
+    return min(times) - t0 if times else math.nan
+
+
+def _detection(events, t0: float, source: str | None) -> float:
+    if source is not None:
+        return _first(events, t0, ("detected", "alerted"), source)
+    mech = _first(events, t0, ("detected",))
+    return mech if not math.isnan(mech) else _first(events, t0, ("alerted",))
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    best = run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return best
+
+
+def _recovered_bin(good: np.ndarray, need: int) -> int | None:
+    """Index of the first bin that starts `need` good bins in a row, or None."""
+    run = 0
+    for i, flag in enumerate(good):
+        run = run + 1 if flag else 0
+        if run >= need:
+            return i - need + 1
+    return None
+
+
+def measure(raw: dict, failure: Failure, scenario: Scenario) -> dict:
+    """One replication's figures for one failure (NaN where a figure does not exist)."""
+    bins, obj, inc = raw["bins"], scenario.objectives, scenario.incidents
+    width, t_fail = bins["bin_s"], failure.at_s
+    i0 = int(round(t_fail / width))
+    arrived, done, failed, slow = (bins[k][i0:] for k in ("arrived", "done", "failed", "slow"))
+    finished = done + failed
+    good = (failed <= obj.error_rate * finished) & (slow <= 0.01 * np.maximum(done, 1))
+    start = _recovered_bin(good, max(1, math.ceil(inc.rto_sustain_s / width)))
+    rto_s = start * width if start is not None else math.nan
+    end_s = t_fail + (rto_s if start is not None else len(arrived) * width)
+    window_s = max(end_s - t_fail, width)
+    t, latency = (np.asarray(a) for a in raw["incident"])
+    during = latency[(t >= t_fail) & (t < t_fail + window_s)]
+    baseline_p99 = raw["baseline_hist"].quantile_s(0.99)
+    lost = [w for w in raw["lost_writes"] if w["t"] >= t_fail]
+    n_window = int(math.ceil(window_s / width))
+    pre = bins["arrived"][int(scenario.simulation.warmup_s / width):i0]
+    rate_rps = pre.sum() / (len(pre) * width) if len(pre) else arrived.sum() / (len(arrived) * width)
+    lost_requests = failed.sum() + slow[:n_window].sum()  # failed, or slower than the p99 objective
+    revenue_per_request = inc.revenue_usd_per_hour / 3600 / rate_rps if rate_rps else 0.0
+    p99_during = float(np.quantile(during, 0.99)) if during.size else math.nan
+    return {
+        "detection_s": _detection(raw["events"], t_fail, failure.detected_by),
+        "alert_s": _first(raw["events"], t_fail, ("alerted",)),
+        "action_s": _first(raw["events"], t_fail, ("action",), failure.detected_by),
+        "rto_s": rto_s,
+        "downtime_s": _longest_run((done == 0) & (arrived > 0)) * width,
+        "failed_requests": float(failed.sum()),
+        "lost_writes": float(sum(w["count"] for w in lost)),
+        "lost_writes_span_s": max((w["span_s"] for w in lost), default=0.0),
+        "throughput_during_rps": float(done[:n_window].sum() / window_s),
+        "p99_during_ms": p99_during * 1000,
+        "slowdown_x": p99_during / baseline_p99 if baseline_p99 > 0 else math.nan,
+        "fallback_writes": float(raw["fallbacks"]),
+        "cost_usd": float(lost_requests * revenue_per_request),
+    }
+
