@@ -24,7 +24,7 @@ from sim.errors import UserError
 from sim.schema import Scenario
 from sim.yamlio import InputError
 
-SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab")
+SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab", "replay")
 
 
 class UsageError(Exception):
@@ -42,6 +42,7 @@ def _run_options(parser: argparse.ArgumentParser):
     parser.add_argument("--replications", type=int, help="override simulation.replications")
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="override simulation.duration_s")
     parser.add_argument("--warmup", type=float, metavar="SECONDS", help="override simulation.warmup_s")
+    parser.add_argument("--engine", choices=("fast", "reference"), help="override simulation.engine")
     parser.add_argument("--force", action="store_true", help="replace another scenario's report in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
 
@@ -50,7 +51,8 @@ def load_scenario(file, args=None) -> Scenario:
     """The scenario file, with the command line's overrides applied and validated."""
     scenario = scenario_io.load(file)
     overrides = {"seed": getattr(args, "seed", None), "replications": getattr(args, "replications", None),
-                 "duration_s": getattr(args, "duration", None), "warmup_s": getattr(args, "warmup", None)}
+                 "duration_s": getattr(args, "duration", None), "warmup_s": getattr(args, "warmup", None),
+                 "engine": getattr(args, "engine", None)}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if not overrides:
         return scenario
@@ -160,7 +162,7 @@ def main(argv=None) -> int:
         return 0 if argv else 2
     command = argv[0] if argv[0] in SUBCOMMANDS else None
     try:
-        if command in ("calibrate", "lab"):
+        if command in ("calibrate", "lab", "replay"):
             from redis_backend.cli import main as backend_main
             return backend_main(argv)
         handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema}.get(command, cmd_run)

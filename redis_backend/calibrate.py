@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__, claims, measure
+from .fit import redis_model
 from .keys import KeySpace, refuse_non_empty
 from .memory import measure_memory
 from .operations import REDIS_OPERATIONS, redis_op, send
@@ -22,6 +23,8 @@ from .target import BackendError, connect_postgres, connect_redis, mask_url
 
 FORMAT = "sessionsim-calibration/1"
 TOKENS = 1000  # distinct session tokens the load cycles through
+OPEN_LOOP_RATES_RPS = (250, 1000)  # open-loop PING probes: a replay predicts at the nearest
+OPEN_LOOP_MIN_REQUESTS = 300
 OUT_FILE = "calibration.json"
 CLAIMS_FILE = "claims.md"
 
@@ -73,6 +76,11 @@ def measure_redis(client, url: str, ks: KeySpace, concurrencies: list[int],
     step = on_step or (lambda name: None)
     step("redis ping")
     rtt = measure.ping_rtt(connect, min(duration_s, 1.0))
+    open_loop = {}
+    for rate in OPEN_LOOP_RATES_RPS:
+        step(f"redis open-loop ping at {rate}/s")
+        n = max(OPEN_LOOP_MIN_REQUESTS, int(rate * duration_s))
+        open_loop[str(rate)] = measure.open_loop_penalty(connect, rate, n, rtt["mean"] / 1000)
     step("redis memory")
     memory = measure_memory(client, ks, memory_sessions)
     tokens = [f"t{i:05d}" for i in range(TOKENS)]
@@ -93,12 +101,15 @@ def measure_redis(client, url: str, ks: KeySpace, concurrencies: list[int],
                 result["cpu_s"] = measure.redis_cpu_s(client) - cpu0
                 by_c[str(c)] = measure.public(result)
                 runs[(mode, c)] = result
-            entry[mode] = {"by_concurrency": by_c}
+            low = runs[(mode, min(concurrencies))]["client_cpu_s"]
+            entry[mode] = {"by_concurrency": by_c, "client_cpu_ms": measure.samples_entry(low)}
         entry["service_time_ms"] = service_time_entry(runs, concurrencies, rtt["min"] / 1000)
         operations[name] = entry
-    return {"target": mask_url(url), "server_version": client.info("server")["redis_version"],
+    part = {"target": mask_url(url), "server_version": client.info("server")["redis_version"],
             "key_prefix": ks.prefix, "operations": operations, "ping_rtt_ms": rtt,
-            "memory": memory}
+            "open_loop_penalty_ms": open_loop, "memory": memory}
+    part["model"] = redis_model(part, concurrencies)
+    return part
 
 
 def service_time_entry(runs: dict, concurrencies: list[int], rtt_min_s: float) -> dict:

@@ -1,5 +1,5 @@
-"""Command line: `calibrate` and `lab sentinel`. main(argv) -> exit code, never a traceback
-for bad input (exit 2, one line), passwords masked in everything printed."""
+"""Command line: `calibrate`, `replay` and `lab sentinel`. main(argv) -> exit code, never a
+traceback for bad input (exit 2, one line), passwords masked in everything printed."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import redis
+
+from sim.errors import UserError
 
 from .target import BackendError, mask_secrets, url_password
 
@@ -37,14 +39,15 @@ def concurrency_list(text: str) -> list[int]:
     return values
 
 
-def positive(kind):
+def positive(kind, allow_zero: bool = False):
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             value = None
-        if value is None or value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        if value is None or value < 0 or (value == 0 and not allow_zero):
+            raise argparse.ArgumentTypeError(
+                f"expected a {'non-negative' if allow_zero else 'positive'} number, got {text!r}")
         return value
     return parse
 
@@ -63,17 +66,41 @@ def build_parser() -> Parser:
     cal.add_argument("--concurrency", type=concurrency_list, default=[1, 4, 16],
                      help="client threads, comma-separated (default 1,4,16)")
     cal.add_argument("--memory-sessions", type=positive(int), default=10_000)
+    rep = sub.add_parser("replay", help="drive a real Redis with the simulator's request "
+                                         "stream; predicted beside measured")
+    rep.add_argument("--redis", required=True, metavar="URL", help="redis://HOST:PORT/DB")
+    rep.add_argument("--calibration", required=True, type=Path, metavar="FILE",
+                     help="calibration.json written by calibrate (the prediction's parameters)")
+    rep.add_argument("--scenario", type=Path, metavar="FILE",
+                     help="scenario whose workload mix is replayed (default scenarios/peak.yaml)")
+    rep.add_argument("--rate-rps", type=positive(float), default=1000.0,
+                     help="requests per second (default 1000)")
+    rep.add_argument("--duration-s", type=positive(float), default=10.0)
+    rep.add_argument("--warmup-s", type=positive(float, allow_zero=True), default=2.0,
+                     help="not counted (default 2)")
+    rep.add_argument("--clients", type=positive(int), default=8,
+                     help="client threads, one connection each (default 8)")
+    rep.add_argument("--seed", type=int, default=1)
+    rep.add_argument("--replications", type=positive(int), default=3,
+                     help="simulator replications for the prediction (default 3)")
+    rep.add_argument("--out", type=Path, default=Path("replay"), metavar="DIR")
+    rep.add_argument("--force", action="store_true",
+                     help="run on a non-empty DB (only our keys are touched); overwrite outputs")
     lab = sub.add_parser("lab", help="failover labs on real local servers")
     lab.add_argument("kind", choices=["sentinel"])
-    lab.add_argument("--down-after-ms", type=positive(int), default=5000)
-    lab.add_argument("--quorum", type=positive(int), default=2)
-    lab.add_argument("--failover-timeout-ms", type=positive(int), default=10000)
-    lab.add_argument("--parallel-syncs", type=positive(int), default=1)
-    lab.add_argument("--kill", choices=["crash", "hang"], default="crash")
-    lab.add_argument("--write-rate", type=positive(float), default=500.0,
+    lab.add_argument("scenario", nargs="?", type=Path,
+                     help="take Sentinel settings, replicas and failure from this scenario")
+    lab.add_argument("--down-after-ms", type=positive(int))
+    lab.add_argument("--quorum", type=positive(int))
+    lab.add_argument("--failover-timeout-ms", type=positive(int))
+    lab.add_argument("--parallel-syncs", type=positive(int))
+    lab.add_argument("--kill", choices=["crash", "hang"])
+    lab.add_argument("--write-rate", type=positive(float),
                      help="session writes per second (default 500)")
+    lab.add_argument("--replications", type=positive(int), default=10,
+                     help="simulator replications of the same configuration (default 10)")
     lab.add_argument("--out", type=Path, default=Path("lab"), metavar="DIR")
-    lab.add_argument("--force", action="store_true", help="overwrite lab.json")
+    lab.add_argument("--force", action="store_true", help="overwrite lab.json and lab.md")
     return parser
 
 
@@ -84,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "calibrate":
             return _calibrate(args, secrets)
+        if args.command == "replay":
+            return _replay(args, secrets)
         return _lab(args)
-    except UsageError as exc:
+    except (UsageError, UserError) as exc:
         print(mask_secrets(f"error: {exc}", secrets), file=sys.stderr)
         return 2
     except BackendError as exc:
@@ -116,19 +145,51 @@ def _calibrate(args, secrets: list[str]) -> int:
     return 0
 
 
+def _replay(args, secrets: list[str]) -> int:
+    from .replay_cmd import run_replay, write_outputs
+
+    def progress(step: str) -> None:
+        print(step, file=sys.stderr, flush=True)
+
+    result = run_replay(args.redis, args.calibration, args.scenario, args.rate_rps,
+                        args.duration_s, args.warmup_s, args.clients, args.seed,
+                        args.replications, args.out, args.force, on_step=progress)
+    path, table = write_outputs(result, args.out, args.force)
+    print(mask_secrets(table, secrets))
+    print(f"wrote {path} and {path.parent / 'replay.md'}")
+    return 0
+
+
 def _lab(args) -> int:
-    from .lab import lab_table, run_sentinel_lab
-    out = args.out / "lab.json"
-    if out.exists() and not args.force:
-        raise BackendError(f"{out} already exists; refusing to overwrite it (use --force)")
-    if args.quorum > 3:
-        raise BackendError(f"--quorum {args.quorum} cannot be reached with 3 Sentinels; "
-                           "expected 1-3")
-    settings = {"down_after_ms": args.down_after_ms, "quorum": args.quorum,
-                "failover_timeout_ms": args.failover_timeout_ms,
-                "parallel_syncs": args.parallel_syncs, "kill": args.kill,
-                "write_rate_per_s": args.write_rate}
-    result = run_sentinel_lab(settings, args.out)
+    import json
+
+    from sim.scenario import load as load_scenario
+
+    from . import lab_sim
+    from .lab import DEFAULTS, lab_table, run_sentinel_lab
+    outs = [args.out / "lab.json", args.out / "lab.md"]
+    for out in outs:
+        if out.exists() and not args.force:
+            raise BackendError(f"{out} already exists; refusing to overwrite it (use --force)")
+    scenario = load_scenario(args.scenario) if args.scenario else None
+    flags = {"down_after_ms": args.down_after_ms, "quorum": args.quorum,
+             "failover_timeout_ms": args.failover_timeout_ms,
+             "parallel_syncs": args.parallel_syncs, "kill": args.kill,
+             "write_rate_per_s": args.write_rate}
+    settings = lab_sim.lab_settings(scenario, DEFAULTS, flags)
+    simulated_scenario = lab_sim.lab_scenario(
+        scenario or load_scenario(lab_sim.DEFAULT_SCENARIO), settings, args.replications)
+    result = run_sentinel_lab(settings)
     print(lab_table(result))
-    print(f"wrote {out}")
+    print("simulating the same configuration ...", file=sys.stderr, flush=True)
+    simulated = lab_sim.simulate(simulated_scenario)
+    rows = lab_sim.comparison(result["summary"], simulated)
+    result.update(scenario=str(args.scenario) if args.scenario else None,
+                  simulated=simulated, comparison=rows)
+    table = lab_sim.to_markdown(rows, result["settings"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    outs[0].write_text(json.dumps(result, indent=1) + "\n")
+    outs[1].write_text("# Sentinel failover: lab beside simulation\n\n" + table)
+    print(table)
+    print(f"wrote {outs[0]} and {outs[1]}")
     return 0

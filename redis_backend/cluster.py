@@ -1,6 +1,7 @@
 """A real master + replicas + Sentinels on loopback, started in a temp dir, stopped by PID."""
 from __future__ import annotations
 
+import random
 import shutil
 import tempfile
 import time
@@ -11,6 +12,10 @@ import redis
 from .servers import LOOPBACK, Server, ServerError, start_redis, start_sentinel
 
 READY_TIMEOUT_S = 30.0
+# Sentinels started together PING the master in step (each pings a second after its last reply),
+# so a hang would find all their clocks at the same point; Sentinels started at different times,
+# as in production, are out of step. A random stagger under one PING period restores that.
+STAGGER_S = 1.0
 
 
 class SentinelCluster:
@@ -51,7 +56,9 @@ class SentinelCluster:
         # Replicas first, Sentinels after: a Sentinel learns the replicas from the master's
         # INFO, which it re-reads only every 10 s once connected.
         _wait(lambda: self._replicas_synced(), "replicas to sync with the master")
-        for _ in range(self.n_sentinels):
+        for i in range(self.n_sentinels):
+            if i:
+                time.sleep(random.uniform(0, STAGGER_S))
             self.sentinels.append(start_sentinel(self.work_dir, self.master.port,
                                                  self.settings))
         _wait(lambda: self._sentinels_ready(), "Sentinels to see the replicas and each other")

@@ -1,31 +1,36 @@
 """Sentinel failover lab: kill a real master under a steady write load and time the failover.
 
-Setup: master + 2 replicas + 3 Sentinels on loopback (cluster.py). A client finds the master
-through the Sentinels exactly as the document does (redis.sentinel.Sentinel, socket timeout
-0.1 s; redis-py's own retries are off so every attempt is counted by us) and writes one
-session HASH per tick at `write_rate_per_s`, recording each acknowledged write. We then
-SIGKILL the master (crash) or SIGSTOP it (hang), and read from the Sentinels' pub/sub:
-+sdown (one Sentinel's subjective view), +odown (quorum agrees), +switch-master (clients are
-told the new address). Times are relative to the kill.
+Setup: master + replicas + Sentinels on loopback (cluster.py; 2 and 3 by default, as in the
+document). A client finds the master through the Sentinels exactly as the document does
+(redis.sentinel.Sentinel, socket timeout 0.1 s; redis-py's own retries are off so every attempt
+is counted by us) and writes one session HASH per tick at `write_rate_per_s`, recording each
+acknowledged write. We then SIGKILL the master (crash) or SIGSTOP it (hang), and read from the
+Sentinels' pub/sub: +sdown (one Sentinel's subjective view), +odown (quorum agrees),
++switch-master (a Sentinel gives clients the new address). Times are relative to the kill.
 
-What to expect (Redis 7 Sentinel): each Sentinel PINGs the master every min(1 s, down-after);
-a master is +sdown when its oldest unanswered PING (or, while disconnected, its reconnect
-attempt) is older than down-after. A crash closes the socket at once, the Sentinel reconnects
-within its 100 ms timer and the PING sent then starts the clock: +sdown at down-after +
-0-0.2 s. A hang leaves the socket open; the clock starts with the next periodic PING:
-down-after + 0-1.1 s. +odown needs `quorum` Sentinels to agree; a Sentinel asks the others
-(SENTINEL is-master-down-by-addr) about once a second, so +odown follows +sdown by 0-1 s.
-Failover then starts after a random 0-1 s desynchronisation delay, elects a leader, promotes
-a replica (SLAVEOF NO ONE), waits to see it as master (INFO every 1 s) and reconfigures the
-other replica; +switch-master comes at the end, typically 2-5 s after +odown.
+What Redis 7 does (src/sentinel.c, measured here on loopback): a Sentinel flags +sdown when
+its oldest unanswered PING is down-after old. A crash closes the master's sockets; the Sentinel
+reconnects at its next timer tick (hz 10-19) and the PING it sends on the new connection starts
+the clock: +sdown at down-after + 0-0.2 s (never earlier: measured 1.02-1.09 s with down-after
+1000 ms). A hang leaves the links open; the clock starts with the next periodic PING, due a
+period (min(1 s, down-after)) after the last reply: down-after + 0-1.2 s. A Sentinel asks its
+peers at once when it gets +sdown, so +odown follows the second Sentinel's +sdown by a tick.
+The first in +odown asks for votes at once (the 0-1 s desync delay only spaces out retries) and
+is elected a tick later; it sends SLAVEOF NO ONE two ticks later and sees the promotion in the
+next INFO (every second from +odown): +promoted-slave about 1 s after +odown. It then forces a
+hello; the other Sentinels adopt the new master and announce +switch-master a tick later,
+which is when redis-py clients find it. The leader's own +switch-master (+failover-end) waits
+until the other replicas are reconfigured (another INFO period or more).
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import redis
@@ -33,15 +38,18 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
+from . import __version__
 from .cluster import SentinelCluster
 
 DEFAULTS = {"down_after_ms": 5000, "quorum": 2, "failover_timeout_ms": 10000,
-            "parallel_syncs": 1, "kill": "crash", "write_rate_per_s": 500.0}
-CLIENT_SOCKET_TIMEOUT_S = 0.1  # the document's Sentinel client setting
+            "parallel_syncs": 1, "kill": "crash", "write_rate_per_s": 500.0,
+            "replicas": 2, "sentinels": 3,
+            "client_socket_timeout_s": 0.1}  # the document's Sentinel client setting
 WARMUP_S = 1.0
 TAIL_S = 1.0  # keep writing this long after the first write on the new master
 EVENTS = ("+sdown", "+odown", "+try-failover", "+elected-leader", "+selected-slave",
-          "+promoted-slave", "+switch-master", "+failover-end")
+          "+promoted-slave", "+config-update-from", "+switch-master", "+slave-reconf-sent",
+          "+slave-reconf-done", "+failover-end", "-failover-abort-not-elected")
 
 
 class EventRecorder:
@@ -84,10 +92,10 @@ class EventRecorder:
 class Writer(threading.Thread):
     """Writes session:<i> at a steady rate through the Sentinel-managed master client."""
 
-    def __init__(self, addresses: list[tuple[str, int]], rate_per_s: float):
+    def __init__(self, addresses: list[tuple[str, int]], rate_per_s: float, timeout_s: float):
         super().__init__(daemon=True)
-        sentinel = Sentinel(addresses, socket_timeout=CLIENT_SOCKET_TIMEOUT_S)
-        self.master = sentinel.master_for("mymaster", socket_timeout=CLIENT_SOCKET_TIMEOUT_S,
+        sentinel = Sentinel(addresses, socket_timeout=timeout_s)
+        self.master = sentinel.master_for("mymaster", socket_timeout=timeout_s,
                                           retry=Retry(NoBackoff(), 0))
         self.period_s = 1.0 / rate_per_s
         self.acked: list[tuple[int, float]] = []  # (sequence number, ack time)
@@ -120,9 +128,10 @@ def key(i: int) -> str:
 def run_sentinel_lab(settings: dict, out_dir: Path | None = None) -> dict:
     """Run the lab; return (and, if out_dir, write to out_dir/lab.json) the result dict."""
     s = {**DEFAULTS, **settings}
-    with SentinelCluster(s) as cluster:
+    with SentinelCluster(s, replicas=s["replicas"], sentinels=s["sentinels"]) as cluster:
         recorder = EventRecorder(cluster.sentinel_addresses)
-        writer = Writer(cluster.sentinel_addresses, s["write_rate_per_s"])
+        writer = Writer(cluster.sentinel_addresses, s["write_rate_per_s"],
+                        s["client_socket_timeout_s"])
         try:
             writer.start()
             time.sleep(WARMUP_S)
@@ -184,13 +193,15 @@ def summarise(s: dict, t_kill: float, recorder: EventRecorder, writer: Writer,
                "client_downtime_ms": None if gap_s is None else round(gap_s * 1000, 1),
                "client_downtime_starts_ms": ms(gap_start),
                "writes_acknowledged": len(ack_times), "writes_failed": len(writer.errors),
+               "writes_failed_by_error": dict(Counter(name for _, name in writer.errors)),
                "writes_acknowledged_after_switch": 0 if t_switch is None
                else sum(t > t_switch for t in ack_times),
                "acknowledged_writes_lost": len(lost),
                "failover_happened": bool(switch)}
-    return {"format": "sessionsim-lab/1", "lab": "sentinel",
+    return {"format": "sessionsim-lab/1", "lab": "sentinel", "tool_version": __version__,
+            "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "settings": {k: s[k] for k in DEFAULTS},
-            "topology": {**ports, "client_socket_timeout_ms": CLIENT_SOCKET_TIMEOUT_S * 1000},
+            "topology": {**ports, "client_socket_timeout_ms": s["client_socket_timeout_s"] * 1000},
             "summary": summary, "switch_master": switch[:1], "lost_sequence_numbers": lost[:100],
             "events": [{"t_ms": ms(t), "sentinel_port": p, "event": ch, "data": d}
                        for t, p, ch, d in sorted(recorder.events) if ch in EVENTS]}

@@ -3,7 +3,9 @@
 Load: `concurrency` threads, one connection each, run one operation back to back (closed
 loop, no think time) for `duration_s`. Throughput = completed operations / elapsed wall time;
 latency = client-side time of each operation (includes the round trip and, at higher
-concurrency, waiting for the Python GIL: client-side figures are upper bounds).
+concurrency, waiting for the Python GIL: client-side figures are upper bounds); client CPU =
+the CPU time the calling thread spent on it (time.thread_time: building the commands, the
+syscalls, parsing the reply), the client's own cost, which a replay's prediction needs.
 
 Service time of a Redis operation (what the simulator's single-server queue needs):
 Redis executes commands on one thread, so at saturation throughput = 1 / E[S]. A Python
@@ -39,18 +41,20 @@ def run_load(connect: Callable[[], object], op: Callable[[object, int], None],
     """Run op on `concurrency` threads for duration_s; return throughput and latencies (s)."""
     conns = [connect() for _ in range(concurrency)]
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    cpus: list[list[float]] = [[] for _ in range(concurrency)]
     errors: list[BaseException] = []
     start_gate = threading.Barrier(concurrency + 1)
     stop = threading.Event()
 
     def worker(i: int) -> None:
-        conn, out, n = conns[i], latencies[i], i
+        conn, out, cpu, n = conns[i], latencies[i], cpus[i], i
         start_gate.wait()
         try:
             while not stop.is_set():
-                t0 = time.perf_counter()
+                c0, t0 = time.thread_time(), time.perf_counter()
                 op(conn, n)
                 out.append(time.perf_counter() - t0)
+                cpu.append(time.thread_time() - c0)
                 n += concurrency
         except BaseException as exc:  # reported to the main thread
             errors.append(exc)
@@ -75,10 +79,11 @@ def run_load(connect: Callable[[], object], op: Callable[[object, int], None],
                 close()
     if errors:
         raise errors[0]
-    all_lat = np.concatenate([np.asarray(x) for x in latencies]) if latencies else np.array([])
+    all_lat = np.concatenate([np.asarray(x) for x in latencies])
+    all_cpu = np.concatenate([np.asarray(x) for x in cpus])[:all_lat.size]
     return {"ops": int(all_lat.size), "elapsed_s": elapsed_s,
             "throughput_ops_s": all_lat.size / elapsed_s if elapsed_s else 0.0,
-            "latencies_s": all_lat}
+            "latencies_s": all_lat, "client_cpu_s": all_cpu}
 
 
 def latency_summary_ms(latencies_s: np.ndarray) -> dict:
@@ -91,17 +96,56 @@ def latency_summary_ms(latencies_s: np.ndarray) -> dict:
 
 
 def public(result: dict) -> dict:
-    """The JSON form of a run_load result."""
-    return {"throughput_ops_s": round(result["throughput_ops_s"], 1), "ops": result["ops"],
-            "latency_ms": latency_summary_ms(result["latencies_s"])}
+    """The JSON form of a run_load result (with the server's CPU per operation, if measured)."""
+    out = {"throughput_ops_s": round(result["throughput_ops_s"], 1), "ops": result["ops"],
+           "latency_ms": latency_summary_ms(result["latencies_s"])}
+    if "cpu_s" in result and result["ops"]:
+        out["server_cpu_per_op_ms"] = _r(result["cpu_s"] / result["ops"] * 1000.0, 5)
+    return out
+
+
+def open_loop_penalty(connect: Callable[[], object], rate_rps: float, requests: int,
+                      closed_loop_s: float, seed: int = 0) -> dict:
+    """What an open-loop client pays on this host beyond a closed-loop round trip: PINGs sent
+    one at a time at Poisson times of `rate_rps`; response time (reply - due) minus the mean
+    closed-loop PING latency, floored at 0. Between requests the client thread and the server
+    sleep; waking them costs time (on a VM, an idle vCPU must be rescheduled), more the longer
+    they slept, which a closed-loop measurement never sees."""
+    due = np.cumsum(np.random.default_rng(seed).exponential(1.0 / rate_rps, requests))
+    conn = connect()
+    response = np.empty(requests)
+    try:
+        t0 = time.perf_counter() + 0.05
+        for i, at in enumerate(due):
+            wait = t0 + at - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            conn.ping()
+            response[i] = time.perf_counter() - (t0 + at)
+    finally:
+        conn.close()
+    entry = samples_entry(np.maximum(response - closed_loop_s, 0.0))
+    return entry | {"rate_rps": rate_rps, "response_ms": latency_summary_ms(response)}
 
 
 def ping_rtt(connect: Callable[[], object], duration_s: float) -> dict:
-    """Round trip of a PING at concurrency 1: the network + client floor."""
+    """Round trip of a PING at concurrency 1: the network + client floor. `wire` is the part
+    the client did not spend on its CPU (latency - client CPU): network, kernel and server."""
     result = run_load(connect, lambda c, n: c.ping(), 1, duration_s)
     summary = latency_summary_ms(result["latencies_s"])
     summary["min"] = _r(result["latencies_s"].min() * 1000.0) if result["ops"] else None
+    wire_s = np.maximum(result["latencies_s"] - result["client_cpu_s"], 0.0)
+    summary["wire"] = samples_entry(wire_s)
+    summary["client_cpu"] = samples_entry(result["client_cpu_s"])
     return summary
+
+
+def samples_entry(values_s: np.ndarray, seed: int = 0) -> dict:
+    """{"mean", "samples"} in ms, at most MAX_SAMPLES of them (a random subset)."""
+    if values_s.size > MAX_SAMPLES:
+        values_s = np.random.default_rng(seed).choice(values_s, MAX_SAMPLES, replace=False)
+    ms = values_s * 1000.0
+    return {"mean": _r(ms.mean(), 5) if ms.size else None, "samples": [_r(x, 6) for x in ms]}
 
 
 def redis_cpu_s(client) -> float:

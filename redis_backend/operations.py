@@ -74,10 +74,18 @@ def read_only(ks: KeySpace, tok: str, n: int, now: float) -> list[Command]:
     return [("HGETALL", ks.key("session", tok))]
 
 
+def checkout(ks: KeySpace, tok: str, n: int, now: float) -> list[Command]:
+    """The Redis half of an order: the cart read, then cleared (the order goes to PostgreSQL)."""
+    key = ks.key("cart", tok)
+    return [("HGETALL", key), ("DEL", key)]
+
+
 # Measured in this order: read_only needs the sessions that login created.
 REDIS_OPERATIONS = {"login": login, "session_update": session_update,
                     "item_view": item_view, "cart_update": cart_update,
                     "read_only": read_only}
+# What a replay can send: the simulator's default operations by name (sim/schema.py).
+REPLAY_OPERATIONS = {**REDIS_OPERATIONS, "checkout": checkout}
 
 
 def send(client: redis.Redis, commands: list[Command], pipelined: bool) -> None:
@@ -93,7 +101,7 @@ def send(client: redis.Redis, commands: list[Command], pipelined: bool) -> None:
 
 def redis_op(name: str, ks: KeySpace, tokens: list[str], pipelined: bool):
     """A callable(client, n) performing operation `name` on token n % len(tokens)."""
-    build = REDIS_OPERATIONS[name]
+    build = REPLAY_OPERATIONS[name]
 
     def run(client: redis.Redis, n: int) -> None:
         send(client, build(ks, tokens[n % len(tokens)], n, time.time()), pipelined)

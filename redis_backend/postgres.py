@@ -7,7 +7,10 @@ name is ours, so an existing one is a leftover of an interrupted run.
 Service time: PostgreSQL runs one backend process per connection, so it is not a single
 server queue and "1 / saturation throughput" has no meaning for one write. We record the
 time of one committed write at concurrency 1 (its `samples`, in ms, and their mean); the
-saturation throughput is the highest throughput over the concurrencies measured.
+saturation throughput is the highest throughput over the concurrencies measured, and
+`effective_servers` = saturation throughput x that write time (Little's law at saturation):
+how many of the simulator's parallel connections (topology.postgres.connections) this server
+is worth for this write.
 """
 from __future__ import annotations
 
@@ -114,6 +117,7 @@ def _measure_mode(url: str, tokens: list[str], synchronous_commit: str,
     return {"commands": 1, "synchronous_commit": synchronous_commit,
             "unpipelined": {"by_concurrency": by_concurrency},
             "saturation_throughput_ops_s": best,
+            "effective_servers": round(best * c1_mean_s, 2),
             "service_time_ms": {"mean": round(c1_mean_s * 1000, 4),
                                 "method": "concurrency_1_write_time",
                                 "samples": measure.service_time(c1["latencies_s"], 0.0,

@@ -17,7 +17,8 @@ class ControlPlane:
         self.env, self.nodes = env, nodes
         self.balance = scenario.topology.load_balancers.balance
         self.vip_holder: Station | None = nodes.lbs[0]  # the floating IP's current owner
-        self.in_rotation: list[AppServer] = list(nodes.apps)  # what the balancer sends to
+        self.in_rotation: list[AppServer] = [a for a in nodes.apps if a.running]  # what the balancer sends to
+        self.marked_down: dict[str, float] = {}  # app servers the health checks took out, since when
         self.redis_master: Station | None = nodes.redis[0] if nodes.redis else None  # clients' view
         self.linked: set = set(nodes.redis[1:])  # replicas replicating from the master
         self.pg_primary: Station | None = nodes.postgres[0] if nodes.postgres else None

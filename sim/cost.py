@@ -7,6 +7,7 @@ from sim.schema import Scenario
 from sim.yamlio import InputError, load_yaml
 
 PRICES_DIR = Path(__file__).resolve().parent.parent / "data" / "prices"
+SECONDS_PER_MONTH = 730 * 3600  # the cloud providers' billing month: 730 hours
 
 
 def price_file(scenario: Scenario) -> Path:
@@ -30,10 +31,16 @@ def load_prices(scenario: Scenario) -> dict:
     return data
 
 
+def unit_prices(scenario: Scenario, prices: dict | None = None) -> dict[str, float]:
+    """USD per month of one node, by kind: the price file with the scenario's overrides."""
+    prices = prices or load_prices(scenario)
+    return {**(prices.get("nodes_usd_per_month") or {}), **scenario.cost.overrides_usd_per_month}
+
+
 def monthly_cost(scenario: Scenario, node_counts: dict[str, float]) -> dict:
     """Cost lines and total in USD per month; every node kind present must have a price."""
     prices = load_prices(scenario)
-    unit = {**(prices.get("nodes_usd_per_month") or {}), **scenario.cost.overrides_usd_per_month}
+    unit = unit_prices(scenario, prices)
     missing = sorted(set(node_counts) - set(unit))
     if missing:
         raise InputError(price_file(scenario), None, "nodes_usd_per_month",

@@ -37,17 +37,18 @@ def _warmup(env, stations, warm: dict, warmup_s: float):
     warm.update({s.name: (s.snapshot(), s.latency.copy()) for s in stations})
 
 
-def _sampler(env, stations, rec: Recorder, series: dict, progress):
-    """Each second: utilisation and queue per node."""
+def _sampler(env, stations, apps, rec: Recorder, series: dict, progress):
+    """Each second: utilisation and queue per node, and the app servers running."""
     last = {s.name: s.snapshot() for s in stations}
     next_window = rec.step_s
     while True:
+        series["app_servers"].append(sum(a.running for a in apps))
         yield env.timeout(1.0)
         for s in stations:
             snap = s.snapshot()
             prev = last[s.name]
-            series[s.name]["utilisation"].append((snap["busy_area"] - prev["busy_area"]) / s.capacity)
-            series[s.name]["queue"].append(snap["queue_area"] - prev["queue_area"])
+            series["nodes"][s.name]["utilisation"].append((snap["busy_area"] - prev["busy_area"]) / s.capacity)
+            series["nodes"][s.name]["queue"].append(snap["queue_area"] - prev["queue_area"])
             last[s.name] = snap
         if env.now >= next_window:
             rec.close_window()
@@ -61,6 +62,11 @@ def _node_summary(station, role: str, start: tuple | None, window_s: float) -> d
     base, hist0 = start if start else ({k: 0 for k in end}, None)
     d = {k: end[k] - base[k] for k in end}
     hist = station.latency - hist0 if hist0 is not None else station.latency.copy()
+    return node_figures(station, role, d, hist, window_s)
+
+
+def node_figures(station, role: str, d: dict, hist, window_s: float) -> dict:
+    """A node's figures over the window from its books there (d: Station.snapshot's keys)."""
     served = d["departures"]
     return {
         "kind": station.kind, "role": role, "capacity": station.capacity,
@@ -76,7 +82,7 @@ def _node_summary(station, role: str, start: tuple | None, window_s: float) -> d
     }
 
 
-def _role(station, control: ControlPlane) -> str:
+def role_of(station, control: ControlPlane) -> str:
     if station is control.redis_master or station is control.pg_primary:
         return "master" if station.kind == "redis" else "primary"
     if station.kind in ("redis", "postgres"):
@@ -86,6 +92,31 @@ def _role(station, control: ControlPlane) -> str:
     return station.kind
 
 
+def probe(apps, rec: Recorder):
+    """What the autoscaler reads: cumulative books of the app servers and of the responses."""
+    def read() -> dict:
+        snaps = {a.name: (a.cpu.snapshot(), a.workers.snapshot()) for a in apps}
+        return {"cpu": {n: c["busy_area"] for n, (c, _) in snaps.items()},
+                "queue": {n: w["queue_area"] for n, (_, w) in snaps.items()},
+                "in_system": {a.name: a.workers.in_system for a in apps},
+                "completed": rec.completed, "latency_s": rec.latency_s}
+    return read
+
+
+def app_servers_billed(series: list[float], warmup_s: float, duration_s: float) -> float:
+    """Running app servers, averaged over the measured window (one sample a second)."""
+    window = series[int(warmup_s):int(duration_s)] or series[-1:]
+    return sum(window) / len(window)
+
+
+def recorder(scenario: Scenario) -> Recorder:
+    sim = scenario.simulation
+    step_s = max(1.0, round(sim.duration_s / 200))  # latency percentiles over time: 200 steps
+    first_failure = min((f.at_s for f in scenario.failures), default=None)
+    return Recorder(sim.duration_s, sim.warmup_s, list(scenario.workload.operations), step_s,
+                    scenario.incidents.bin_s, scenario.objectives.p99_latency_ms / 1000, first_failure)
+
+
 def run_replication(scenario: Scenario, replication: int, progress=None) -> dict:
     """Runs one replication; returns its raw figures (picklable) for the runner to aggregate."""
     sim = scenario.simulation
@@ -93,10 +124,7 @@ def run_replication(scenario: Scenario, replication: int, progress=None) -> dict
     streams = Streams(sim.seed, replication)
     nodes = topology.build(env, scenario)
     control = ControlPlane(env, scenario, nodes)
-    step_s = max(1.0, round(sim.duration_s / 200))
-    first_failure = min((f.at_s for f in scenario.failures), default=None)
-    rec = Recorder(sim.duration_s, sim.warmup_s, list(scenario.workload.operations), step_s,
-                   scenario.incidents.bin_s, scenario.objectives.p99_latency_ms / 1000, first_failure)
+    rec = recorder(scenario)
     path = RequestPath(env, scenario, control, streams, rec)
     env.process(_arrivals(env, scenario, path, streams))
     if scenario.topology.redis:
@@ -104,18 +132,27 @@ def run_replication(scenario: Scenario, replication: int, progress=None) -> dict
         for replica in nodes.redis:
             env.process(replica_loop(env, replica, control, path.redis_log,
                                      scenario.topology.redis.replication_tick_s, command))
-    mechanisms.start(env, scenario, nodes, control, path, streams)
+    mechanisms.start(env, scenario, nodes, control, path, streams, probe(nodes.apps, rec))
     for failure in scenario.failures:
         env.process(inject(env, failure, scenario, control, nodes, path.redis_log))
     stations = nodes.stations()
-    series = {s.name: {"utilisation": [], "queue": []} for s in stations}
+    series = {"nodes": {s.name: {"utilisation": [], "queue": []} for s in stations}, "app_servers": []}
     warm: dict = {}
     env.process(_warmup(env, stations, warm, sim.warmup_s))
-    env.process(_sampler(env, stations, rec, series, progress))
+    env.process(_sampler(env, stations, nodes.apps, rec, series, progress))
     env.run(until=sim.duration_s)
     window_s = sim.duration_s - sim.warmup_s
-    node_figures = {s.name: _node_summary(s, _role(s, control), warm.get(s.name), window_s)
-                    for s in stations}
+    figures = {s.name: _node_summary(s, role_of(s, control), warm.get(s.name), window_s)
+               for s in stations}
+    return result(scenario, rec, control, nodes, figures, series,
+                  sum(lb.in_system for lb in nodes.lbs))
+
+
+def result(scenario: Scenario, rec: Recorder, control: ControlPlane, nodes, node_figs: dict,
+           series: dict, lb_in_system: int) -> dict:
+    """One replication's raw figures (picklable), whichever engine ran it."""
+    sim = scenario.simulation
+    window_s = sim.duration_s - sim.warmup_s
     return {"totals": rec.totals(), "window_s": window_s,
             "completed_in_window": rec.latency.count,
             "failed_in_window": sum(rec.fail_reasons.values()),
@@ -123,8 +160,9 @@ def run_replication(scenario: Scenario, replication: int, progress=None) -> dict
             "fallbacks": rec.fallbacks, "events": control.events, "lost_writes": control.lost_writes,
             "bins": rec.bins(), "incident": (rec.incident_t, rec.incident_latency),
             "baseline_hist": rec.baseline,
-            "latency_hist": rec.latency, "by_op": rec.by_op, "nodes": node_figures,
-            "lb_in_system": sum(lb.in_system for lb in nodes.lbs),
-            "series": rec.series() | {"nodes": series},
-            "price_kinds": nodes.price_kinds()}
+            "latency_hist": rec.latency, "by_op": rec.by_op, "nodes": node_figs,
+            "lb_in_system": lb_in_system,
+            "series": rec.series() | series,
+            "price_kinds": nodes.price_kinds(app_servers_billed(series["app_servers"], sim.warmup_s,
+                                                                sim.duration_s))}
 

@@ -30,7 +30,7 @@ def targets(component: str, control, nodes) -> list:
 
 def inject(env, failure: Failure, scenario: Scenario, control, nodes, redis_log: WriteLog):
     yield env.timeout(failure.at_s)
-    hit = targets(failure.component, control, nodes)
+    hit = [s for s in targets(failure.component, control, nodes) if s.state != "off"]
     factor = failure.slow_factor if failure.kind == "slow" else 1.0
     for station in hit:
         station.set_state(STATE[failure.kind], factor)
@@ -41,6 +41,8 @@ def inject(env, failure: Failure, scenario: Scenario, control, nodes, redis_log:
         return
     yield env.timeout(failure.repair_after_s)
     for station in hit:
+        if station.state == "off":  # the autoscaler terminated it meanwhile
+            continue
         if failure.kind == "crash" and station is control.redis_master:
             window = FSYNC_WINDOW_S[scenario.mechanisms.replication.appendfsync]
             lost, span = redis_log.between(station.changed_at - window, station.changed_at)

@@ -11,6 +11,10 @@ Definitions (the README's, applied everywhere):
   in every bin of a sustained window (incidents.rto_sustain_s), measured in bins of bin_s.
 - downtime: the longest span of bins after the failure in which requests arrive and none succeeds.
 - RPO: acknowledged writes lost, and the span from the first of them to the failure.
+- cost: revenue lost (the scenario's revenue per hour, spread over the requests arriving before
+  the failure, times the requests that failed or were slower than the p99 objective during the
+  incident) plus the app servers the autoscaler ran beyond those running at the failure, until
+  the end of the incident, at their price.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import math
 
 import numpy as np
 
+from sim.cost import SECONDS_PER_MONTH, unit_prices
 from sim.schema import Scenario
 from sim.schema_failures import Failure
 
@@ -73,6 +78,10 @@ def measure(raw: dict, failure: Failure, scenario: Scenario) -> dict:
     rate_rps = pre.sum() / (len(pre) * width) if len(pre) else arrived.sum() / (len(arrived) * width)
     lost_requests = failed.sum() + slow[:n_window].sum()  # failed, or slower than the p99 objective
     revenue_per_request = inc.revenue_usd_per_hour / 3600 / rate_rps if rate_rps else 0.0
+    running = np.asarray(raw["series"]["app_servers"], dtype=float)
+    s0 = min(int(t_fail), len(running) - 1)
+    extra_server_s = np.clip(running[s0:s0 + int(math.ceil(window_s))] - running[s0], 0, None).sum()
+    infra_usd = extra_server_s * unit_prices(scenario).get("app_server", 0.0) / SECONDS_PER_MONTH
     p99_during = float(np.quantile(during, 0.99)) if during.size else math.nan
     return {
         "detection_s": _detection(raw["events"], t_fail, failure.detected_by),
@@ -87,6 +96,8 @@ def measure(raw: dict, failure: Failure, scenario: Scenario) -> dict:
         "p99_during_ms": p99_during * 1000,
         "slowdown_x": p99_during / baseline_p99 if baseline_p99 > 0 else math.nan,
         "fallback_writes": float(raw["fallbacks"]),
-        "cost_usd": float(lost_requests * revenue_per_request),
+        "revenue_lost_usd": float(lost_requests * revenue_per_request),
+        "infrastructure_usd": float(infra_usd),
+        "cost_usd": float(lost_requests * revenue_per_request + infra_usd),
     }
 

@@ -30,6 +30,7 @@ class Recorder:
         self.by_op = {name: LogHistogram() for name in op_names}
         self.session_writes = 0  # acknowledged, after warm-up
         self.fallbacks = 0       # session calls sent to PostgreSQL by the circuit breaker
+        self.completed, self.latency_s = 0, 0.0  # all completions, warm-up included (autoscaler)
         self.step_s = step_s
         self._window = LogHistogram()  # latencies of the current step, for percentiles over time
         self.window_quantiles: list[list[float]] = []
@@ -46,6 +47,8 @@ class Recorder:
         b = int(now / self.bin_s)
         self.done[b] += 1
         latency = now - t0
+        self.completed += 1
+        self.latency_s += latency
         if latency > self.slow_s:
             self.slow[b] += 1
         self._window.record(latency)

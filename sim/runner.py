@@ -25,11 +25,19 @@ def _init_worker(progress):
     _progress = progress
 
 
+def engine(scenario: Scenario):
+    """The run_replication of the scenario's engine."""
+    if scenario.simulation.engine == "fast":
+        from sim.fast.engine import run_replication as fast
+        return fast
+    return run_replication
+
+
 def _run_one(scenario: Scenario, replication: int) -> dict:
     def report(now):
         if _progress is not None:
             _progress[replication] = now
-    return run_replication(scenario, replication, report)
+    return engine(scenario)(scenario, replication, report)
 
 
 def _tier(node: dict) -> str:
@@ -58,6 +66,8 @@ def summarize(raw: dict, scenario: Scenario) -> dict:
              for name, n in raw["nodes"].items()}
     tiers: dict = {}
     for n in raw["nodes"].values():
+        if not (n["throughput_rps"] or n["utilisation"]):  # a spare app server that never ran
+            continue
         t = tiers.setdefault(_tier(n), {"hist": LogHistogram(), "util": [], "rps": 0.0})
         t["hist"] += n["latency_hist"]
         t["util"].append(n["utilisation"])
@@ -102,8 +112,16 @@ def _mean_series(raws: list[dict]) -> dict:
     series["latency_ms_p50_p95_p99"] = np.nanmean(
         [r["series"]["latency_ms_p50_p95_p99"] for r in raws], axis=0).tolist()
     series["nodes"] = {name: {k: np.mean([r["series"]["nodes"][name][k] for r in raws], axis=0).tolist()
-                              for k in ("utilisation", "queue")} for name in raws[0]["series"]["nodes"]}
+                              for k in ("utilisation", "queue")} for name in used_nodes(raws)}
+    series["app_servers"] = np.mean([r["series"]["app_servers"] for r in raws], axis=0).tolist()
     return series
+
+
+def used_nodes(raws: list[dict]) -> list[str]:
+    """Nodes that served anything in some replication (spare app servers that never ran are left out)."""
+    return [name for name in raws[0]["nodes"]
+            if any(raw["nodes"][name]["throughput_rps"] or raw["nodes"][name]["utilisation"]
+                   for raw in raws)]
 
 
 def simulate(scenario: Scenario, progress_bar=None) -> tuple[list[dict], float]:
@@ -117,16 +135,19 @@ def report(scenario: Scenario, raws: list[dict], wall_s: float) -> dict:
     """The report (JSON-ready) of a scenario's replications."""
     sim = scenario.simulation
     summaries = [summarize(raw, scenario) for raw in raws]
-    cost = monthly_cost(scenario, raws[0]["price_kinds"])
+    costs = [monthly_cost(scenario, raw["price_kinds"]) for raw in raws]
+    cost = monthly_cost(scenario, {k: float(np.mean([raw["price_kinds"][k] for raw in raws]))
+                                   for k in raws[0]["price_kinds"]})
     metrics = ci_tree([s["metrics"] for s in summaries])
-    metrics["cost_usd_per_month"] = ci95([cost["total_usd_per_month"]] * len(raws))
+    metrics["cost_usd_per_month"] = ci95([c["total_usd_per_month"] for c in costs])
     reasons = sorted({k for raw in raws for k in raw["fail_reasons"]})
-    nodes = ci_tree([s["nodes"] for s in summaries])
+    used = used_nodes(raws)
+    nodes = ci_tree([{n: s["nodes"][n] for n in used} for s in summaries])
     for name, node in nodes.items():
         node.update({k: raws[0]["nodes"][name][k] for k in ("kind", "role", "capacity")})
     totals = [raw["totals"] | {"lb_in_system": raw["lb_in_system"]} for raw in raws]
     return {
-        "tool": {"name": "sessionsim", "version": __version__, "engine": "reference"},
+        "tool": {"name": "sessionsim", "version": __version__, "engine": sim.engine},
         "scenario": resolved(scenario),
         "seed": sim.seed,
         "replications": sim.replications,

@@ -110,8 +110,14 @@ class Workload(Strict):
     @field_validator("operations", mode="before")
     @classmethod
     def _over_defaults(cls, given):
-        """Operations named in the file replace the default of that name; the rest stay."""
-        return {**_default_operations(), **given} if isinstance(given, dict) else given
+        """Fields of an operation named in the file override that default operation's; the
+        default operations the file does not name stay as they are."""
+        if not isinstance(given, dict):
+            return given
+        merged = {name: op.model_dump() for name, op in _default_operations().items()}
+        for name, fields in given.items():
+            merged[name] = {**merged.get(name, {}), **fields} if isinstance(fields, dict) else fields
+        return merged
 
     @model_validator(mode="after")
     def _mix(self):
@@ -237,6 +243,8 @@ class Simulation(Strict):
     warmup_s: float = Field(default=10, ge=0)
     replications: PositiveInt = 5  # a confidence interval needs two at least
     seed: int = Field(default=1, ge=0)
+    # fast: the request path compiled (sim.fast); reference: a SimPy process per request
+    engine: Literal["fast", "reference"] = "fast"
 
     @model_validator(mode="after")
     def _window(self):

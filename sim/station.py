@@ -18,7 +18,8 @@ class Station:
         self.env, self.name, self.kind, self.capacity = env, name, kind, capacity
         self.queue_limit = queue_limit
         self.resource = simpy.Resource(env, capacity)
-        self.state = "up"  # up | crashed | hung (a partitioned node looks hung to its clients)
+        # up | crashed | hung (a partitioned node looks hung to its clients) | off (not provisioned)
+        self.state = "up"
         self.slow_factor = 1.0
         self.epoch = 0     # bumped by a crash or hang: work begun before it is lost
         self.changed_at = 0.0
@@ -42,7 +43,7 @@ class Station:
         return self.state == "up"
 
     def set_state(self, state: str, slow_factor: float = 1.0):
-        if state in ("crashed", "hung"):
+        if state in ("crashed", "hung", "off"):
             self.epoch += 1
         self.state, self.slow_factor, self.changed_at = state, slow_factor, self.env.now
 
@@ -87,7 +88,7 @@ class Station:
         """Generator: queue, hold a server for service_s, leave. Returns "ok", or why not:
         "refused" (crashed, or queue full), "timeout" (hung, or waited too long), "lost"
         (the node crashed or hung while the request was in it)."""
-        if self.state == "crashed":
+        if self.state in ("crashed", "off"):
             return "refused"
         if self.state == "hung":
             yield self.env.timeout(timeout_s) if timeout_s is not None else self.env.event()

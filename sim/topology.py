@@ -19,6 +19,15 @@ class AppServer:
     def stations(self):
         return [self.workers, self.cpu]
 
+    @property
+    def running(self) -> bool:
+        """An instance exists (billed), whatever its health; "off" is a slot the autoscaler may fill."""
+        return self.workers.state != "off"
+
+    def set_state(self, state: str):
+        for station in self.stations:
+            station.set_state(state)
+
 
 @dataclass
 class Nodes:
@@ -35,9 +44,10 @@ class Nodes:
             out += app.stations
         return out + self.redis + self.postgres + self.shards
 
-    def price_kinds(self) -> dict[str, float]:
-        """Node counts by price kind: joined with a price file by name."""
-        kinds = {"load_balancer": len(self.lbs), "app_server": len(self.apps),
+    def price_kinds(self, app_servers: float) -> dict[str, float]:
+        """Node counts by price kind, joined with a price file by name; app servers as given (the
+        autoscaler makes their count a time average)."""
+        kinds = {"load_balancer": len(self.lbs), "app_server": app_servers,
                  "redis_master": min(len(self.redis), 1), "redis_replica": max(len(self.redis) - 1, 0),
                  "redis_sentinel": self.sentinels,
                  "pg_primary": min(len(self.postgres), 1), "pg_replica": max(len(self.postgres) - 1, 0),
@@ -53,10 +63,14 @@ def _app_server(env, i: int, scenario: Scenario) -> AppServer:
 
 
 def build(env: simpy.Environment, scenario: Scenario) -> Nodes:
+    """The nodes; with the autoscaler on, app servers up to max_count, those past count "off"."""
     t = scenario.topology
-    lb = t.load_balancers
+    lb, apps = t.load_balancers, t.app_servers
+    slots = apps.max_count if scenario.mechanisms.autoscaler.enabled else apps.count
     nodes = Nodes(lbs=[Station(env, f"lb-{i + 1}", "load_balancer", lb.maxconn) for i in range(lb.count)],
-                  apps=[_app_server(env, i + 1, scenario) for i in range(t.app_servers.count)])
+                  apps=[_app_server(env, i + 1, scenario) for i in range(slots)])
+    for app in nodes.apps[apps.count:]:
+        app.set_state("off")
     if t.redis is not None:
         nodes.redis = [Station(env, f"redis-{i + 1}", "redis", 1) for i in range(1 + t.redis.replicas)]
         nodes.sentinels = t.redis.sentinels

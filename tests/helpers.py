@@ -10,9 +10,12 @@ def exp(mean_ms: float) -> dict:
     return {"dist": "exponential", "mean_ms": mean_ms}
 
 
+ENGINES = ("reference", "fast")
+
+
 def queue_scenario(rate_rps: float, cpu: dict, cores: int, workers: int, redis: dict | None = None,
                    duration_s: float = 400, warmup_s: float = 20, replications: int = 8,
-                   seed: int = 7) -> Scenario:
+                   seed: int = 7, engine: str = "fast") -> Scenario:
     """Poisson arrivals through a load balancer and network that take no time, one app server
     whose cores serve `cpu`, then (if `redis` is given) one Redis round trip of `redis` service."""
     return Scenario.model_validate({
@@ -32,5 +35,15 @@ def queue_scenario(rate_rps: float, cpu: dict, cores: int, workers: int, redis: 
             "network": {"lb_app_rtt": ZERO, "app_redis_rtt": ZERO, "app_db_rtt": ZERO},
         },
         "simulation": {"duration_s": duration_s, "warmup_s": warmup_s,
-                       "replications": replications, "seed": seed},
+                       "replications": replications, "seed": seed, "engine": engine},
     })
+
+
+def shortened(name: str, duration_s: float = 6, warmup_s: float = 2, replications: int = 2, **simulation):
+    """A shipped scenario with a shorter run (and any other simulation settings)."""
+    from sim.scenario import load
+    scenario = load(f"scenarios/{name}.yaml")
+    data = scenario.model_dump()
+    data["simulation"].update(duration_s=duration_s, warmup_s=warmup_s, replications=replications,
+                              **simulation)
+    return Scenario.model_validate(data)

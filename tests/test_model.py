@@ -1,21 +1,13 @@
-"""Conservation of requests, Little's law on every node, determinism, and the tiny event log."""
+"""Conservation of requests, Little's law on every node, determinism, overload: on both engines."""
 import pytest
 
-from sim.engine import run_replication
-from sim.runner import run
-from sim.scenario import load
+from sim.runner import engine as engine_of, run
+from tests.helpers import ENGINES, shortened as short
 
 
-def short(name: str, duration_s: float = 6, warmup_s: float = 2, replications: int = 2, **sim):
-    scenario = load(f"scenarios/{name}.yaml")
-    data = scenario.model_dump()
-    data["simulation"].update(duration_s=duration_s, warmup_s=warmup_s, replications=replications, **sim)
-    return type(scenario).model_validate(data)
-
-
-@pytest.fixture(scope="module")
-def peak():
-    return run(short("peak"))
+@pytest.fixture(scope="module", params=ENGINES)
+def peak(request):
+    return run(short("peak", engine=request.param))
 
 
 def test_conservation(peak):
@@ -27,12 +19,13 @@ def test_conservation(peak):
         assert totals["arrived"] > 0
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", ["peak", "db-fleet"])
-def test_littles_law_every_node(name):
+def test_littles_law_every_node(name, engine):
     """L (time-average number at the node) = lambda W (throughput x mean sojourn) on every node
     that served anything. Tolerance 2% + 1e-3: only requests straddling the window's edges differ,
     and their share is sojourn / window, below 1e-3 here."""
-    report = run(short(name))
+    report = run(short(name, engine=engine))
     served = [n for n in report["nodes"].values() if n["throughput_rps"]["mean"] > 0]
     assert served
     for node in served:
@@ -40,25 +33,28 @@ def test_littles_law_every_node(name):
         assert L == pytest.approx(lw, rel=0.02, abs=1e-3)
 
 
-def test_same_seed_same_figures_bit_for_bit():
-    a, b = run(short("peak", duration_s=3, warmup_s=1)), run(short("peak", duration_s=3, warmup_s=1))
+@pytest.mark.parametrize("engine", ENGINES)
+def test_same_seed_same_figures_bit_for_bit(engine):
+    a, b = (run(short("peak", duration_s=3, warmup_s=1, engine=engine)) for _ in range(2))
     assert a["metrics"] == b["metrics"] and a["nodes"] == b["nodes"]
-    c = run(short("peak", duration_s=3, warmup_s=1, seed=2))
+    c = run(short("peak", duration_s=3, warmup_s=1, seed=2, engine=engine))
     assert c["metrics"]["latency_ms"] != a["metrics"]["latency_ms"]
 
 
-def test_replications_are_independent():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_replications_are_independent(engine):
     """Replications draw from different streams: their throughputs differ."""
-    s = short("peak", duration_s=3, warmup_s=1)
-    assert run_replication(s, 0)["totals"] != run_replication(s, 1)["totals"]
+    s = short("peak", duration_s=3, warmup_s=1, engine=engine)
+    assert engine_of(s)(s, 0)["totals"] != engine_of(s)(s, 1)["totals"]
 
 
-def test_overload_fails_requests_instead_of_queueing_forever():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_overload_fails_requests_instead_of_queueing_forever(engine):
     """db-fleet with 1 server at 6,000 writes/s: 20 connections / 10 ms carry 2,000/s. The backlog
     fills the app servers' workers, then the balancer's 4,096 connections; past those, requests
     wait in the balancer's queue and fail after its 5 s queue timeout. In steady state 2/3 fail;
     over the window 1-14 s, failures start near 6 s, so about 0.4 of the window's requests."""
-    scenario = short("db-fleet", duration_s=14, warmup_s=1)
+    scenario = short("db-fleet", duration_s=14, warmup_s=1, engine=engine)
     data = scenario.model_dump()
     data["topology"]["db_fleet"].update(servers=1)
     report = run(type(scenario).model_validate(data))

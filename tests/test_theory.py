@@ -13,7 +13,7 @@ import pytest
 from scipy import optimize
 
 from sim.runner import run
-from tests.helpers import exp, queue_scenario
+from tests.helpers import ENGINES, exp, queue_scenario
 
 
 def assert_agrees(figure: dict, theory: float, rel: float = 0.03):
@@ -30,10 +30,11 @@ def erlang_c(c: int, a: float) -> float:
     return top / (sum(a ** k / math.factorial(k) for k in range(c)) + top)
 
 
-@pytest.fixture(scope="module")
-def mm1():
+@pytest.fixture(scope="module", params=ENGINES)
+def mm1(request):
     # lambda 700/s, mu 1000/s: the single worker is an M/M/1 queue; nothing else takes time
-    return run(queue_scenario(700, exp(1.0), cores=1, workers=1, duration_s=60, warmup_s=10))
+    return run(queue_scenario(700, exp(1.0), cores=1, workers=1, duration_s=60, warmup_s=10,
+                              engine=request.param))
 
 
 def test_mm1_mean_sojourn_and_wait_probability(mm1):
@@ -52,11 +53,13 @@ def test_mm1_end_to_end_quantiles(mm1):
     assert_agrees(mm1["metrics"]["throughput_rps"], 700)
 
 
-def test_mmc_erlang_c():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_mmc_erlang_c(engine):
     """M/M/4 with mu = 100/s, lambda = 320/s (rho 0.8): Erlang C gives P(wait) and
     Wq = C / (c mu - lambda); the sojourn adds the 10 ms service."""
     c, mu, lam = 4, 100.0, 320.0
-    report = run(queue_scenario(lam, exp(10.0), cores=c, workers=c, duration_s=200, warmup_s=20))
+    report = run(queue_scenario(lam, exp(10.0), cores=c, workers=c, duration_s=200, warmup_s=20,
+                                engine=engine))
     node = report["nodes"]["app-1"]
     p_wait = erlang_c(c, lam / mu)
     assert_agrees(node["waited_fraction"], p_wait)
@@ -64,13 +67,14 @@ def test_mmc_erlang_c():
     assert_agrees(node["utilisation"], lam / (c * mu))
 
 
-def test_tandem_network():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_tandem_network(engine):
     """CPU (M/M/1, mu1 = 1000/s) then Redis (M/M/1, mu2 = 1250/s) at lambda = 600/s. By Burke's
     theorem the CPU's departures are Poisson, so each stage is M/M/1 and the sojourns are
     independent: the end-to-end time is Exp(400) + Exp(650), a hypoexponential distribution."""
     lam, mu1, mu2 = 600.0, 1000.0, 1250.0
     report = run(queue_scenario(lam, exp(1.0), cores=1, workers=10_000, redis=exp(0.8),
-                                duration_s=60, warmup_s=10))
+                                duration_s=60, warmup_s=10, engine=engine))
     a, b = mu1 - lam, mu2 - lam
     assert_agrees(report["nodes"]["app-1/cpu"]["sojourn_mean_ms"], 1000 / a)
     assert_agrees(report["nodes"]["redis-1"]["sojourn_mean_ms"], 1000 / b)

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 from sim.mechanisms.alerts import alerts
+from sim.mechanisms.autoscaler import autoscaler
 from sim.mechanisms.health import health_checks
 from sim.mechanisms.pg_failover import pg_failover
 from sim.mechanisms.sentinel import sentinel
 from sim.mechanisms.vrrp import vrrp
 
 
-def start(env, scenario, nodes, control, path, streams):
-    """Starts every mechanism the architecture has; each draws from its own stream."""
+def start(env, scenario, nodes, control, path, streams, probe):
+    """Starts every mechanism the architecture has; each draws from its own stream. `probe()`
+    reads the request path's books (see autoscaler)."""
     mech = scenario.mechanisms
     if len(nodes.lbs) > 1:
         env.process(vrrp(env, control, nodes.lbs, mech.vrrp, streams.rng("mechanism/vrrp")))
@@ -19,6 +21,8 @@ def start(env, scenario, nodes, control, path, streams):
         env.process(sentinel(env, control, nodes, mech.sentinel, mech.replication, path.redis_log,
                              streams.rng("mechanism/sentinel")))
     env.process(alerts(env, control, nodes, mech.alerts, streams.rng("mechanism/alerts")))
+    if mech.autoscaler.enabled:
+        env.process(autoscaler(env, control, nodes, mech.autoscaler, scenario.topology.app_servers, probe))
     if len(nodes.postgres) > 1:
         env.process(pg_failover(env, control, nodes, mech.pg_failover, path.pg_log,
                                 streams.rng("mechanism/pg_failover")))

@@ -16,7 +16,7 @@ def alerts(env, control, nodes, cfg: Alerts, rng):
     pending: dict[str, float] = {}
     while True:
         for name, rule in cfg.rules.items():
-            down = [s.name for s in _targets(nodes, rule.target) if not s.up]
+            down = [s.name for s in _targets(nodes, rule.target) if s.state not in ("up", "off")]
             if not down:
                 pending.pop(name, None)
                 continue

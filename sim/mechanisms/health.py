@@ -10,10 +10,12 @@ def health_checks(env, control, app, cfg: HealthCheck, rng):
     (timeout check, else inter). While a server is changing state the checks run every fastinter,
     and while it is down every downinter (HAProxy's rules)."""
     yield env.timeout(rng.uniform(0, cfg.inter_s))  # the checks' phase
-    healthy, streak = True, 0
+    healthy, streak = app.running, 0
     while True:
         balancer = control.vip_holder
-        if balancer is None or not balancer.up:  # no balancer, no checks
+        if balancer is None or not balancer.up or not app.running:  # no checks, or nothing to check
+            healthy = healthy and app.running
+            streak = 0
             yield env.timeout(cfg.inter_s)
             continue
         state = app.workers.state
@@ -25,13 +27,15 @@ def health_checks(env, control, app, cfg: HealthCheck, rng):
             healthy, streak = False, 0
             if app in control.in_rotation:
                 control.in_rotation.remove(app)
+            control.marked_down[app.name] = env.now
             control.log("haproxy", f"{app.name} marked down by health checks", "detected")
             control.log("haproxy", f"{app.name} removed from rotation", "action")
         elif not healthy and streak >= cfg.rise:
             healthy, streak = True, 0
-            if app not in control.in_rotation and app in control.nodes.apps:
+            if app not in control.in_rotation:
                 control.in_rotation.append(app)
-            control.log("haproxy", f"{app.name} back in rotation")
+            control.marked_down.pop(app.name, None)
+            control.log("haproxy", f"{app.name} in rotation")
         if streak:
             interval = cfg.fastinter_s
         else:

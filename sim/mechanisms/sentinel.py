@@ -1,38 +1,61 @@
-"""Redis Sentinel's failover, step by step as Redis implements it (src/sentinel.c).
+"""Redis Sentinel's failover, step by step as Redis implements it (src/sentinel.c, Redis 7).
 
-1. Each Sentinel PINGs the master every second. With no valid reply for down-after-milliseconds
-   it flags the master subjectively down (+sdown); its timer runs ten times a second.
-2. A Sentinel in +sdown asks the others every second (SENTINEL is-master-down-by-addr); when
-   `quorum` of them agree, the master is objectively down (+odown).
-3. Each Sentinel in +odown waits a random delay below SENTINEL_MAX_DESYNC (1 s) and asks for
-   votes; the first to ask wins the epoch (it needs a majority, and at least quorum, of votes).
-4. The leader picks the replica that is up and linked (priority, then replication offset), sends
-   SLAVEOF NO ONE, and sees the promotion in INFO, which it polls every second in a failover.
-5. It reconfigures the other replicas, parallel-syncs at a time; each resyncs with the new master.
-   When all are done, or failover-timeout has passed, it announces +switch-master: only then do
-   the Sentinels answer clients with the new address.
+1. Each Sentinel PINGs the master every min(1 s, down-after) and flags it subjectively down
+   (+sdown) when its oldest *unanswered* PING (act_ping_time) is older than down-after. The clock
+   starts when a PING goes unanswered, not at the last reply:
+   - a crashed process: the kernel closes its sockets, the Sentinel sees its link drop,
+     reconnects at its next timer tick and sends a PING on the new (non-blocking) connection at
+     once; that PING starts the clock: +sdown at failure + down-after + up to two ticks.
+   - a hung or partitioned master: the links stay open and the next periodic PING, due one
+     period after the last reply, starts the clock: +sdown at failure + down-after + (0, period].
+   The timer runs 10-19 times a second (hz is randomised to desynchronise the Sentinels).
+2. A Sentinel in +sdown asks the others (SENTINEL is-master-down-by-addr) at once, then every
+   second; a peer says yes if it is in +sdown itself. With `quorum` yeses it flags +odown.
+3. The first Sentinel in +odown starts a failover (+try-failover) and asks for votes at once;
+   the others vote for the first to ask, so it is +elected-leader a tick later. (The random
+   SENTINEL_MAX_DESYNC delay only spaces out *retries* of a failed attempt.)
+4. The leader selects a replica, sends SLAVEOF NO ONE (a tick each), and sees the promotion in
+   INFO, which it sends to the replicas every second from the tick the master went +odown.
+5. At the promotion the leader forces a hello to every instance; the other Sentinels adopt the
+   new configuration on receipt and announce +switch-master: from then on they give clients the
+   new address. The leader meanwhile reconfigures the other replicas, parallel-syncs at a time
+   (+slave-reconf-done when INFO shows them synced), then announces +failover-end.
+Checked against real Sentinels with `python simulate.py lab sentinel` (redis_backend/lab.py).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from sim.replication import WriteLog
 from sim.schema_failures import Replication, Sentinel
 
-TIMER_S = 0.1  # the Sentinel timer's period (hz 10)
+TIMER_S = 0.1       # the Sentinel timer's longest period (hz 10-19)
+ASK_PERIOD_S = 1.0  # SENTINEL_ASK_PERIOD: is-master-down-by-addr to each peer
 
 
-def _down_timeline(t_fail: float, phases: np.ndarray, cfg: Sentinel, rng) -> tuple:
-    """(+sdown time per Sentinel, +odown time per Sentinel) for a master that stopped at t_fail."""
-    period = cfg.ping_period_s
-    last_reply = phases + np.floor((t_fail - phases) / period) * period
-    sdown = last_reply + cfg.down_after_ms / 1000 + rng.uniform(0, TIMER_S, len(phases))
-    odown = np.full(len(phases), np.inf)
+def _tick(rng, n=None):
+    """The wait for a Sentinel's next timer run."""
+    return rng.uniform(0, TIMER_S, n)
+
+
+def _down_timeline(t_fail: float, state: str, phases: np.ndarray, cfg: Sentinel, rng) -> tuple:
+    """(+sdown time per Sentinel, +odown time per Sentinel) for a master that failed at t_fail."""
+    n = len(phases)
+    if state == "crashed":  # the reconnection's PING
+        unanswered = t_fail + _tick(rng, n)
+    else:  # hung or partitioned: the next periodic PING
+        period = min(cfg.ping_period_s, cfg.down_after_ms / 1000)
+        last_reply = phases + np.floor((t_fail - phases) / period) * period
+        unanswered = last_reply + period + _tick(rng, n)
+    sdown = unanswered + cfg.down_after_ms / 1000 + _tick(rng, n)
+    odown = np.full(n, np.inf)
     for i, start in enumerate(sdown):
         for k in range(int(cfg.down_after_ms / 1000) + 10):  # asks, one a second
-            ask = start + k
+            ask = start + k * ASK_PERIOD_S
             if 1 + np.sum(np.delete(sdown, i) <= ask) >= cfg.quorum:
-                odown[i] = ask
+                odown[i] = ask + _tick(rng)  # the replies are counted at the next tick
                 break
     return sdown, odown
 
@@ -47,11 +70,11 @@ def sentinel(env, control, nodes, cfg: Sentinel, repl: Replication, log: WriteLo
         while master.up:
             yield env.timeout(TIMER_S)
         t_fail = master.changed_at
-        sdown, odown = _down_timeline(t_fail, phases, cfg, rng)
-        start = odown + rng.uniform(0, cfg.max_desync_s, sentinels)  # the desync delay
-        steps = [(sdown.min(), "+sdown", None), (odown.min(), "+odown (quorum agrees)", "detected"),
-                 (max(env.now, start.min()) + rng.uniform(0, TIMER_S), "+elected-leader", None)]
-        if sentinels < majority or not np.isfinite(odown.min()):
+        sdown, odown = _down_timeline(t_fail, master.state, phases, cfg, rng)
+        t_odown = odown.min()
+        steps = [(sdown.min(), "+sdown", None), (t_odown, "+odown (quorum agrees)", "detected"),
+                 (max(env.now, t_odown) + _tick(rng), "+elected-leader", None)]
+        if sentinels < majority or not np.isfinite(t_odown):
             steps = steps[:1]
         if announced == (master.name, t_fail):
             steps = steps[2:]
@@ -63,13 +86,25 @@ def sentinel(env, control, nodes, cfg: Sentinel, repl: Replication, log: WriteLo
                 aborted = True
                 break
             control.log("sentinel", text, mark)
-        if aborted or not steps or not steps[-1][1].startswith("+elected"):
-            yield env.timeout(cfg.failover_timeout_ms / 1000 * 2 if not aborted else TIMER_S)
+        if aborted:
+            yield env.timeout(TIMER_S)
             continue
-        yield from _failover(env, control, nodes, master, t_fail, cfg, repl, log, rng)
+        if not steps or not steps[-1][1].startswith("+elected"):
+            # no failover now; a retry waits 2 x failover-timeout plus the desync delay
+            yield env.timeout(2 * cfg.failover_timeout_ms / 1000 + rng.uniform(0, cfg.max_desync_s))
+            continue
+        yield from _failover(env, control, nodes, master, t_fail, t_odown, cfg, repl, log, rng)
 
 
-def _failover(env, control, nodes, old, t_fail, cfg: Sentinel, repl: Replication, log: WriteLog, rng):
+def _next_info(t_odown: float, after: float, cfg: Sentinel, rng) -> float:
+    """The first INFO reply after `after`: INFO goes out every info_period from the +odown tick."""
+    period = cfg.info_period_s
+    k = max(1, math.ceil((after - t_odown) / period))
+    return t_odown + k * period + _tick(rng)
+
+
+def _failover(env, control, nodes, old, t_fail, t_odown, cfg: Sentinel, repl: Replication,
+              log: WriteLog, rng):
     candidates = sorted((r for r in control.linked if r.up), key=lambda r: r.name)
     if not candidates:
         control.log("sentinel", "-failover-abort-no-good-slave")
@@ -80,22 +115,34 @@ def _failover(env, control, nodes, old, t_fail, cfg: Sentinel, repl: Replication
     control.lose("redis", lost, span, f"failover {old.name} -> {new.name}")
     control.linked.clear()
     began = env.now
-    yield env.timeout(rng.uniform(0, cfg.info_period_s))
+    yield env.timeout(_tick(rng) + _tick(rng))  # select the replica, then SLAVEOF NO ONE
+    control.log("sentinel", f"+selected-slave {new.name}")
+    yield env.timeout(_next_info(t_odown, env.now, cfg, rng) - env.now)
     control.log("sentinel", f"+promoted-slave {new.name}")
+    yield env.timeout(_tick(rng))  # the forced hello reaches the other Sentinels
+    control.log("sentinel", f"+switch-master {old.name} -> {new.name}", "action")
+    env.process(_reconfigure(env, control, nodes, old, new, began, t_odown, cfg, rng))
+    env.process(_rejoin(env, control, old, cfg))
+    yield env.timeout(cfg.client_discovery_s)
+    control.redis_master = new
+    control.log("app", f"clients switched to {new.name}")
+
+
+def _reconfigure(env, control, nodes, old, new, began, t_odown, cfg: Sentinel, rng):
+    """The leader points the other replicas at the new master, parallel-syncs at a time."""
     others = [r for r in nodes.redis if r is not new and r is not old and r.up]
     deadline = began + cfg.failover_timeout_ms / 1000
     for i in range(0, len(others), cfg.parallel_syncs):
         if env.now >= deadline:
             break
-        yield env.timeout(cfg.replica_sync_s + rng.uniform(0, cfg.info_period_s))
+        yield env.timeout(_tick(rng))  # SLAVEOF new master sent
+        done_at = _next_info(t_odown, env.now + cfg.replica_sync_s, cfg, rng)
+        yield env.timeout(done_at - env.now)
         for replica in others[i:i + cfg.parallel_syncs]:
             control.linked.add(replica)
             control.log("sentinel", f"+slave-reconf-done {replica.name}")
-    control.log("sentinel", f"+switch-master {old.name} -> {new.name}", "action")
-    env.process(_rejoin(env, control, old, cfg))
-    yield env.timeout(cfg.client_discovery_s)
-    control.redis_master = new
-    control.log("app", f"clients switched to {new.name}")
+    yield env.timeout(_tick(rng))
+    control.log("sentinel", "+failover-end")
 
 
 def _rejoin(env, control, old, cfg: Sentinel):

@@ -78,3 +78,22 @@ def sentinel_binaries():
 def fast_args() -> list[str]:
     """Short runs keep the whole backend suite within a couple of minutes."""
     return ["--duration-s", "0.3", "--concurrency", "1,4", "--memory-sessions", "2000"]
+
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    """One real Redis and one short calibration of it, shared by a module's tests:
+    (server, url of DB 15, path of calibration.json)."""
+    require("redis-server")
+    from redis_backend.cli import main
+    work = tmp_path_factory.mktemp("calibrated")
+    server = servers.start_redis(work)
+    url = f"redis://{servers.LOOPBACK}:{server.port}/{CALIBRATION_DB}"
+    try:
+        assert main(["calibrate", "--redis", url, "--out", str(work / "cal"),
+                     "--duration-s", "0.5", "--concurrency", "1,4",
+                     "--memory-sessions", "2000"]) == 0
+        yield server, url, work / "cal" / "calibration.json"
+    finally:
+        server.stop()

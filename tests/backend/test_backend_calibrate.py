@@ -47,8 +47,24 @@ def test_calibration_json_has_documented_shape(redis_url, tmp_path, fast_args, c
         assert entry["commands"] == COMMANDS[name]
         for mode in ("pipelined", "unpipelined"):
             check_by_concurrency(entry[mode]["by_concurrency"])
+            cpu = entry[mode]["client_cpu_ms"]
+            assert cpu["mean"] > 0 and all(x >= 0 for x in cpu["samples"])
+            assert entry[mode]["by_concurrency"]["1"]["server_cpu_per_op_ms"] >= 0
         check_service_time(entry["service_time_ms"])
     assert 0 < r["ping_rtt_ms"]["min"] <= r["ping_rtt_ms"]["p50"]
+    assert {"wire", "client_cpu"} <= set(r["ping_rtt_ms"])
+    assert set(r["open_loop_penalty_ms"]) == {"250", "1000"}
+    for probe in r["open_loop_penalty_ms"].values():
+        assert len(probe["samples"]) >= 300 and min(probe["samples"]) >= 0
+    # the simulator's parameters, fitted: what a scenario references (redis_backend/fit.py)
+    for fit, concurrency in (("high_concurrency", 4), ("low_concurrency", 1)):
+        model = r["model"][fit]
+        assert model["concurrency"] == concurrency
+        assert model["roundtrip_service_ms"]["mean"] >= 0 and model["command_service_ms"]["mean"] >= 0
+        assert model["roundtrip_service_ms"]["mean"] + model["command_service_ms"]["mean"] > 0
+        assert set(model["fit"]) == set(COMMANDS)
+        for key in ("roundtrip_service_ms", "command_service_ms", "app_redis_rtt_ms"):
+            assert model[key]["samples"] and min(model[key]["samples"]) >= 0
     mem = r["memory"]
     assert mem["sessions_measured"] == 2000
     # a session costs at least its own field bytes, and far less than a kilobyte

@@ -1,0 +1,127 @@
+"""Drive a real Redis with the simulator's own request stream, open loop, at a chosen rate.
+
+The stream is replication 0's: the arrival times and operations sim/engine.py generates from
+the scenario's workload (same named random streams, same one-second chunks), with the rate set
+to the replay's. Open loop: each request is due at its time whatever happened before; `clients`
+threads, one connection each (the app's workers), take the requests in order, wait until each is
+due and send it. Response time = reply - due (it includes waiting for a free client thread and
+the thread's wake-up); service latency = reply - send. Requests due in the warm-up are sent but
+not counted, as in the simulator. Redis utilisation = the main thread's CPU over the wall time.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import numpy as np
+
+from sim.schema import Scenario
+from sim.streams import Streams
+from sim.workload import OperationChooser, arrival_times, rate_curve
+
+from . import measure
+from .keys import KeySpace
+from .operations import REPLAY_OPERATIONS, redis_op, send
+
+TOKENS = 1000
+START_DELAY_S = 0.2  # the first request is due this long after the threads start
+
+
+def request_stream(scenario: Scenario) -> list[tuple[float, str]]:
+    """(due time in s, operation) for every request of replication 0 (mirrors sim/engine.py)."""
+    sim = scenario.simulation
+    curve = rate_curve(scenario.workload.arrivals)
+    streams = Streams(sim.seed, 0)
+    rng = streams.rng("arrivals")
+    chooser = OperationChooser(scenario.workload, streams.rng("mix"))
+    stream, t = [], 0.0
+    while t < sim.duration_s:
+        chunk_end = min(t + 1.0, sim.duration_s)
+        times = arrival_times(curve, rng, t, chunk_end).tolist()
+        ops = chooser.draw(len(times)).tolist()
+        stream += [(at, chooser.names[i]) for at, i in zip(times, ops)]
+        t = chunk_end
+    return stream
+
+
+def _senders(scenario: Scenario, ks: KeySpace, tokens: list[str]) -> dict:
+    ops = scenario.workload.operations
+    return {name: redis_op(name, ks, tokens, ops[name].pipelined)
+            for name, share in scenario.workload.mix.items() if share > 0}
+
+
+def drive(connect, scenario: Scenario, ks: KeySpace, clients: int) -> dict:
+    """Send the stream; return per-request records (numpy arrays) and the wall time."""
+    stream = request_stream(scenario)
+    tokens = [f"t{i:05d}" for i in range(TOKENS)]
+    setup = connect()
+    try:  # every token has a session before the load starts
+        for n, tok in enumerate(tokens):
+            send(setup, REPLAY_OPERATIONS["login"](ks, tok, n, time.time()), pipelined=True)
+    finally:
+        setup.close()
+    senders = _senders(scenario, ks, tokens)
+    conns = [connect() for _ in range(clients)]
+    sent, done = np.full(len(stream), np.nan), np.full(len(stream), np.nan)
+    errors: list[BaseException] = []
+    halt = threading.Event()
+    lock, cursor = threading.Lock(), [0]
+    t0 = time.perf_counter() + START_DELAY_S
+
+    def worker(conn) -> None:
+        while not halt.is_set():
+            with lock:
+                i = cursor[0]
+                cursor[0] += 1
+            if i >= len(stream):
+                return
+            due_s, name = stream[i]
+            if halt.wait(max(0.0, t0 + due_s - time.perf_counter())):
+                return
+            sent[i] = time.perf_counter()
+            try:
+                senders[name](conn, i)
+            except BaseException as exc:  # reported to the main thread
+                errors.append(exc)
+                halt.set()
+                return
+            done[i] = time.perf_counter()
+
+    threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in conns]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    finally:  # also on Ctrl-C: stop the workers before cleanup touches the keys
+        halt.set()
+        for t in threads:
+            t.join()
+        for conn in conns:
+            conn.close()
+    if errors:
+        raise errors[0]
+    due_s = np.array([at for at, _ in stream])
+    return {"ops": np.array([name for _, name in stream]), "due_s": due_s,
+            "sent_s": sent - t0, "done_s": done - t0,
+            "wall_s": float(np.nanmax(done - t0)) if len(stream) else 0.0}
+
+
+def summarise(records: dict, scenario: Scenario, redis_cpu_s: float) -> dict:
+    """Measured figures over the window after the warm-up, in the simulator's terms."""
+    sim = scenario.simulation
+    due, sent, done = records["due_s"], records["sent_s"], records["done_s"]
+    counted = (due >= sim.warmup_s) & ~np.isnan(done)
+    response, ops = (done - due)[counted], records["ops"][counted]
+    wall_s = records["wall_s"]
+    return {"requests": int(due.size), "counted": int(counted.sum()),
+            "throughput_rps": round(float(counted.sum()) / (sim.duration_s - sim.warmup_s), 2),
+            "latency_ms": measure.latency_summary_ms(response),
+            "service_latency_ms": measure.latency_summary_ms((done - sent)[counted]),
+            "late_start_ms": measure.latency_summary_ms((sent - due)[counted]),
+            "latency_ms_by_operation": {name: measure.latency_summary_ms(response[ops == name])
+                                        for name in sorted(set(ops.tolist()))},
+            "redis_utilisation": round(redis_cpu_s / wall_s, 4) if wall_s else None,
+            "mix_sent": dict(Counter(records["ops"].tolist()))}

@@ -1,0 +1,34 @@
+"""The fast engine: the same control plane (SimPy), the request path compiled with numba.
+
+Between two control-plane events the topology is fixed, so the requests of that interval run
+through a compiled event loop (sim.fast.kernel) that keeps the reference engine's rules
+(sim.request_path) step by step. Stations whose holding time is known on arrival (Redis, the
+cores, database connections, replicas) are FIFO queues solved in closed form as requests reach
+them (Kiefer-Wolfowitz); the balancer's connections and the app servers' workers, held for the
+whole request, keep explicit queues with their timeouts.
+
+Where it departs from the reference, by design and by at most a round trip:
+- the balancer picks the app server when it grants the connection, not after its proxying time;
+- a request lost in a node that crashed fails when its reply would have come back, half a round
+  trip after the reference notices;
+- a replica's batch is booked as one arrival at its tick, without the drift of the tick after a
+  long batch.
+Arrivals are drawn exactly as the reference draws them; other samples come from the same named
+streams in another order. The same seed gives the same figures, bit for bit.
+"""
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+
+# numba's cache notices a change in a function's own file, not in the files of the functions it
+# calls: key the cache on all of this package's sources instead.
+_sources = sorted(Path(__file__).parent.glob("*.py"))
+_key = hashlib.sha256(b"".join(p.read_bytes() for p in _sources)).hexdigest()[:16]
+_base = os.environ.get("NUMBA_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sessionsim"
+numba.config.CACHE_DIR = str(Path(_base) / f"fast-{_key}")
+for _old in Path(_base).glob("fast-*"):  # compiled from sources that are gone
+    if _old.name != f"fast-{_key}":
+        import shutil
+        shutil.rmtree(_old, ignore_errors=True)

@@ -1,0 +1,256 @@
+"""The back of the request path, compiled: the session call (Redis behind the circuit breaker, the
+session's db_fleet shard, or the PostgreSQL fallback), replication, then the business reads and
+writes. Mirrors sim.request_path (_session_call, _redis_call, _replicated, _db_call)."""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from sim.fast import breaker
+from sim.fast.books import fifo, lost_meanwhile, ring_add, sample
+from sim.fast.holds import done_in_app, fail
+from sim.fast.layout import (APP_LOST, CRASHED, DB_READ, DB_REASONS, DB_SESSION, DB_WRITE, EV_ACKED,
+                             EV_DB_AT, EV_DB_BACK, EV_PG_SYNCED, EV_REDIS_AT, EV_REDIS_BACK, FALLBACK,
+                             HUNG, LOST, OFF, READS, REDIS_DOWN, REDIS_LOST, REDIS_NOREPLICAS,
+                             REDIS_REFUSED, REDIS_TIMEOUT, REDIS_WAIT, REFUSED, SESSION, TIMEOUT,
+                             UP, WRITES)
+from sim.fast.books import push
+
+
+@njit(cache=True)
+def cpu_done(w, slot, t):
+    r = w.rq[slot]
+    if lost_meanwhile(w, r.call_st, r.call_ep, t):
+        fail(w, slot, APP_LOST, t)
+        return
+    r.u = sample(w, w.c[0].p_route)  # the session's hash: its shard, its read replica
+    r.step, r.k = SESSION, 0
+    if w.ops[r.op].commands:
+        session_call(w, slot, t)
+    else:
+        next_call(w, slot, t)
+
+
+@njit(cache=True)
+def session_call(w, slot, t):
+    g, c, r = w.g[0], w.c[0], w.rq[slot]
+    write = w.ops[r.op].write
+    pool = c.p_db_write if write else c.p_db_read
+    if c.shards:
+        db_call(w, slot, t, shard(w, r.u), pool, DB_SESSION)
+    elif not breaker.allows(w, t):
+        g.fallbacks += 1
+        db_call(w, slot, t, g.primary, pool, FALLBACK)
+    else:
+        r.call_st = g.master  # the master the client knows now serves all the trips
+        redis_trip(w, slot, t)
+
+
+@njit(cache=True)
+def redis_trip(w, slot, t):
+    g, c, r = w.g[0], w.c[0], w.rq[slot]
+    if r.call_st < 0:
+        fail(w, slot, REDIS_DOWN, t)
+    elif w.ops[r.op].write and c.min_replicas > g.good_replicas:
+        fail(w, slot, REDIS_NOREPLICAS, t)  # Redis refuses writes: min-replicas-to-write
+    else:
+        r.call_t0, r.half_s = t, sample(w, c.p_net_redis) / 2
+        push(w, t + r.half_s, EV_REDIS_AT, slot)
+
+
+@njit(cache=True)
+def redis_at(w, slot, t):
+    c, r = w.c[0], w.rq[slot]
+    s, op = r.call_st, w.ops[r.op]
+    state = w.node[s].state
+    patience = c.socket_s - r.half_s
+    if state == CRASHED or state == OFF:
+        fail(w, slot, REDIS_REFUSED, t)
+        return
+    if state == HUNG:
+        fail(w, slot, REDIS_TIMEOUT, t + patience)
+        return
+    service = sample(w, c.p_redis_rt)
+    for _ in range(op.commands if op.pipelined else 1):
+        service += sample(w, c.p_redis_cmd)
+    r.call_ep = w.node[s].epoch
+    dep = fifo(w, s, t, service, patience)
+    if dep < 0:
+        fail(w, slot, REDIS_TIMEOUT, t + patience)
+    else:
+        r.call_dep = dep
+        push(w, dep + r.half_s, EV_REDIS_BACK, slot)
+
+
+@njit(cache=True)
+def redis_back(w, slot, t):
+    c, r = w.c[0], w.rq[slot]
+    op = w.ops[r.op]
+    if lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep):
+        fail(w, slot, REDIS_LOST, t)
+    elif t - r.call_t0 > c.socket_s:  # the reply came after the client's socket timeout
+        fail(w, slot, REDIS_TIMEOUT, t)
+    else:
+        r.k += 1
+        if r.k < (1 if op.pipelined else op.commands):
+            redis_trip(w, slot, t)
+        elif not op.write:
+            session_done(w, slot, t)
+        elif c.wait_replicas:
+            if w.g[0].good_replicas < c.wait_replicas:
+                fail(w, slot, REDIS_WAIT, t + c.socket_s)
+            else:  # WAIT n: acknowledged once a replica has it, unless the master dies first
+                r.acked_t, r.call_ep = t, w.node[r.call_st].epoch
+                push(w, t + c.wait_lag_s, EV_ACKED, slot)
+        else:
+            redis_ack(w, slot, t)
+
+
+@njit(cache=True)
+def wait_acked(w, slot, t):
+    r = w.rq[slot]
+    if w.node[r.call_st].epoch != r.call_ep:
+        fail(w, slot, REDIS_LOST, t)
+    else:
+        redis_ack(w, slot, r.acked_t)
+
+
+@njit(cache=True)
+def redis_ack(w, slot, applied_t):
+    """The write is acknowledged: the write log gets the time the master applied it, and each
+    linked replica the commands to apply in its next batch."""
+    g, r = w.g[0], w.rq[slot]
+    commands = w.ops[r.op].commands
+    ring_add(w.redis_acks, g.redis_acks, applied_t)
+    g.redis_acks += 1
+    g.redis_commands += commands
+    for s in w.redis:
+        if s != g.master and w.node[s].linked and w.node[s].state == UP:
+            replica_batch(w, s, applied_t, commands)
+    session_done(w, slot, g.now)
+
+
+@njit(cache=True)
+def replica_batch(w, s, t, commands):
+    """sim.replication.replica_loop: every tick a replica applies, on its single thread, the
+    commands written since its last batch."""
+    st, c = w.node[s], w.c[0]
+    tick_t = (math.floor(t / c.tick_s) + 1) * c.tick_s
+    if tick_t != st.batch_t:
+        flush_batch(w, s)
+        st.batch_t = tick_t
+    for _ in range(commands):
+        st.batch_s += sample(w, c.p_repl)
+
+
+@njit(cache=True)
+def flush_batch(w, s):
+    st = w.node[s]
+    if st.batch_s > 0:
+        fifo(w, s, st.batch_t, st.batch_s, math.inf)
+    st.batch_s = 0.0
+
+
+@njit(cache=True)
+def session_done(w, slot, t):
+    breaker.success(w, t)
+    next_call(w, slot, t)
+
+
+@njit(cache=True)
+def next_call(w, slot, t):
+    """After the session call, the business reads, then the writes, then the response."""
+    g, c, r = w.g[0], w.c[0], w.rq[slot]
+    op = w.ops[r.op]
+    if r.step == SESSION:
+        r.step, r.k = READS, 0
+    if r.step == READS and r.k >= op.db_reads:
+        r.step, r.k = WRITES, 0
+    if r.step == READS:
+        db_call(w, slot, t, db_reader(w, r.u), c.p_db_read, DB_READ)
+    elif r.k < op.db_writes:
+        db_call(w, slot, t, shard(w, r.u) if c.shards else g.primary, c.p_db_write, DB_WRITE)
+    else:
+        done_in_app(w, slot, t)
+
+
+@njit(cache=True)
+def shard(w, u):
+    shards = w.shards
+    return shards[int(u * shards.shape[0])]
+
+
+@njit(cache=True)
+def db_reader(w, u):
+    """Reads balance over the read replicas that are up, else go to the primary."""
+    g, topo = w.g[0], w
+    if w.c[0].shards:
+        return shard(w, u)
+    n = 0
+    for s in topo.readers:
+        n += w.node[s].state == UP and s != g.primary
+    if n == 0:
+        return g.primary
+    g.rr_read = (g.rr_read + 1) % n
+    i = 0
+    for s in topo.readers:
+        if w.node[s].state == UP and s != g.primary:
+            if i == g.rr_read:
+                return s
+            i += 1
+    return g.primary
+
+
+@njit(cache=True)
+def db_call(w, slot, t, server, pool, what):
+    r = w.rq[slot]
+    if server < 0:
+        fail(w, slot, DB_REASONS + 4 * what, t)
+        return
+    r.call_st, r.call_pool, r.call_what = server, pool, what
+    r.half_s = sample(w, w.c[0].p_net_db) / 2
+    push(w, t + r.half_s, EV_DB_AT, slot)
+
+
+@njit(cache=True)
+def db_at(w, slot, t):
+    c, r = w.c[0], w.rq[slot]
+    s = r.call_st
+    state = w.node[s].state
+    reason = DB_REASONS + 4 * r.call_what
+    if state == CRASHED or state == OFF:
+        fail(w, slot, reason + REFUSED, t)
+    elif state == HUNG:
+        fail(w, slot, reason + TIMEOUT, t + c.pool_s)
+    else:
+        r.call_ep = w.node[s].epoch
+        dep = fifo(w, s, t, sample(w, r.call_pool), c.pool_s)
+        if dep < 0:
+            fail(w, slot, reason + TIMEOUT, t + c.pool_s)
+        else:
+            r.call_dep = dep
+            push(w, dep + r.half_s, EV_DB_BACK, slot)
+
+
+@njit(cache=True)
+def db_back(w, slot, t):
+    g, c, r = w.g[0], w.c[0], w.rq[slot]
+    if lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep):
+        fail(w, slot, DB_REASONS + 4 * r.call_what + LOST, t)
+    elif r.step == SESSION:
+        next_call(w, slot, t)
+    elif r.step == WRITES and not c.shards and c.pg_sync:
+        push(w, t + c.pg_lag_s, EV_PG_SYNCED, slot)  # the commit waits for a standby's flush
+    else:
+        pg_committed(w, slot, t)
+
+
+@njit(cache=True)
+def pg_committed(w, slot, t):
+    g, r = w.g[0], w.rq[slot]
+    if r.step == WRITES and not w.c[0].shards:
+        ring_add(w.pg_acks, g.pg_acks, t)
+        g.pg_acks += 1
+    r.k += 1
+    next_call(w, slot, t)

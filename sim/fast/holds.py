@@ -1,0 +1,250 @@
+"""The front of the request path, compiled: the balancer's connection and the app server's worker,
+held for the whole request, with their FIFO queues and timeouts; routing; the response; failures.
+Mirrors sim.request_path (_through_lb, _to_app, _in_app) step by step."""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from sim.fast import breaker
+from sim.fast.books import (BUSY, WAITING, area, arrived, departed, fifo, in_window, push, push_event,
+                            record_completion, record_failure, sample)
+from sim.fast.layout import (APP_LOST, APP_QUEUE, APP_REFUSED, APP_TIMEOUT, CRASHED, EV_CPU_DONE,
+                             EV_FAIL, EV_LB_GRANTED, EV_QUEUE_TIMER, EV_RESPONSE, EV_RETRY,
+                             EV_WORKER, EV_WORKER_GRANTED, HUNG, IN_LB_QUEUE, IN_WORKER_QUEUE, LB_LOST,
+                             LB_QUEUE, NO_APP, NOWHERE, OFF, REDIS_DOWN, REDIS_WAIT, UP)
+
+
+@njit(cache=True)
+def enqueue(w, s, slot, t, where):
+    """The request waits at held station s from t; it times out after the station's patience."""
+    st, r = w.node[s], w.rq[slot]
+    r.nxt, r.q_since, r.waits = -1, t, where
+    if in_window(w, t):
+        st.waited += 1
+    if st.qtail >= 0:
+        w.rq[st.qtail].nxt = slot
+    else:
+        st.qhead = slot
+    st.qtail = slot
+    st.qlen += 1
+    if st.timer_t == math.inf:
+        st.timer_t = t + st.patience_s
+        push_event(w, st.timer_t, EV_QUEUE_TIMER, s, -1)
+
+
+@njit(cache=True)
+def queue_timer(w, s, t):
+    """The heads whose wait reached the station's patience leave (FIFO, the same patience for
+    all: they are always the heads); the timer moves to the next head's deadline."""
+    st = w.node[s]
+    st.timer_t = math.inf
+    while st.qlen > 0 and w.rq[st.qhead].q_since + st.patience_s <= t:
+        slot = st.qhead
+        unlink(w, s, slot)
+        area(w, s, WAITING, w.rq[slot].q_since, t)
+        if in_window(w, t):
+            st.abandoned += 1
+        fail(w, slot, st.timeout_reason, t)
+    if st.qlen > 0:
+        st.timer_t = w.rq[st.qhead].q_since + st.patience_s
+        push_event(w, st.timer_t, EV_QUEUE_TIMER, s, -1)
+
+
+@njit(cache=True)
+def unlink(w, s, slot):
+    """Takes a request out of a queue: the head, unless deadlines came out of order."""
+    st, rq = w.node[s], w.rq
+    prev, cur = -1, st.qhead
+    while cur != slot:
+        prev, cur = cur, rq[cur].nxt
+    if prev < 0:
+        st.qhead = rq[slot].nxt
+    else:
+        rq[prev].nxt = rq[slot].nxt
+    if st.qtail == slot:
+        st.qtail = prev
+    st.qlen -= 1
+    rq[slot].waits = NOWHERE
+
+
+@njit(cache=True)
+def finish(w, slot):
+    g = w.g[0]
+    w.rq[slot].rid = -1
+    w.free_slots[g.free_n] = slot
+    g.free_n += 1
+
+
+@njit(cache=True)
+def fail(w, slot, reason, t):
+    """The request fails at t (now, or an event then): it lets go of what it holds, worker then
+    connection; a failed Redis call counts against the circuit breaker."""
+    g, r = w.g[0], w.rq[slot]
+    if t > g.now:
+        r.reason = reason
+        push(w, t, EV_FAIL, slot)
+        return
+    if REDIS_DOWN <= reason <= REDIS_WAIT:
+        breaker.failure(w, t)
+    if r.w_grant >= 0:
+        release_worker(w, slot, t)
+    if r.lb_grant >= 0:
+        release_lb(w, slot, t)
+    record_failure(w, reason, t)
+    finish(w, slot)
+
+
+# ---- the balancer's connection ------------------------------------------------------------
+
+@njit(cache=True)
+def hold_lb(w, slot, t):
+    r = w.rq[slot]
+    w.node[r.lb].in_use += 1
+    r.lb_grant, r.waits = t, NOWHERE
+
+
+@njit(cache=True)
+def lb_granted(w, slot, t):
+    route(w, slot, t, sample(w, w.c[0].p_lb))
+
+
+@njit(cache=True)
+def release_lb(w, slot, t):
+    r = w.rq[slot]
+    s = r.lb
+    st = w.node[s]
+    st.in_use -= 1
+    area(w, s, BUSY, r.lb_grant, t)
+    departed(w, s, r.t0, t)
+    r.lb_grant = -1.0
+    while st.qlen > 0 and st.in_use < st.cap:
+        nxt = st.qhead
+        unlink(w, s, nxt)
+        area(w, s, WAITING, w.rq[nxt].q_since, t)
+        hold_lb(w, nxt, t)
+        push(w, t, EV_LB_GRANTED, nxt)  # an event, as SimPy's grant: no recursion
+
+
+@njit(cache=True)
+def pick_app(w):
+    g, topo = w.g[0], w
+    n = g.n_rot
+    if n == 0:
+        return -1
+    if w.c[0].leastconn:
+        best, load = topo.rot[0], 1 << 62
+        for i in range(n):
+            st = w.node[topo.apps[topo.rot[i], 0]]
+            if st.in_use + st.qlen < load:
+                best, load = topo.rot[i], st.in_use + st.qlen
+        return best
+    g.rr_app = (g.rr_app + 1) % n
+    return topo.rot[g.rr_app]
+
+
+@njit(cache=True)
+def route(w, slot, t, proxy_s):
+    """HAProxy picks a server (at t; the reference picks after the proxying time proxy_s) and
+    connects: a refused connection is retried after min(timeout connect, 1 s), on the same server
+    unless `option redispatch` moves the last retry elsewhere."""
+    c, r = w.c[0], w.rq[slot]
+    if r.app < 0 or (c.redispatch and r.attempt == c.retries):
+        r.app = pick_app(w)
+    if r.app < 0:
+        fail(w, slot, NO_APP, t + proxy_s)
+        return
+    state = w.node[w.apps[r.app, 0]].state
+    if state == HUNG:
+        fail(w, slot, APP_TIMEOUT, t + proxy_s + c.server_s)
+    elif state == UP:
+        r.app_half_s = sample(w, c.p_net_app) / 2
+        push(w, t + proxy_s + r.app_half_s, EV_WORKER, slot)
+    elif r.attempt < c.retries:
+        r.attempt += 1
+        push(w, t + proxy_s + min(c.connect_s, 1.0), EV_RETRY, slot)
+    else:
+        fail(w, slot, APP_REFUSED, t + proxy_s)
+
+
+# ---- the app server's worker ----------------------------------------------------------------
+
+@njit(cache=True)
+def worker_arrives(w, slot, t):
+    r = w.rq[slot]
+    s = w.apps[r.app, 0]
+    st = w.node[s]
+    r.w_ep, r.w_since = st.epoch, t
+    arrived(w, s, t)
+    if st.qlimit >= 0 and st.qlen >= st.qlimit and st.in_use >= st.cap:
+        if in_window(w, t):
+            st.rejected += 1
+        fail(w, slot, APP_QUEUE, t)
+    elif st.in_use < st.cap:
+        hold_worker(w, slot, t)
+        worker_granted(w, slot, t)
+    else:
+        enqueue(w, s, slot, t, IN_WORKER_QUEUE)
+
+
+@njit(cache=True)
+def hold_worker(w, slot, t):
+    r = w.rq[slot]
+    w.node[w.apps[r.app, 0]].in_use += 1
+    r.w_grant, r.waits = t, NOWHERE
+
+
+@njit(cache=True)
+def worker_granted(w, slot, t):
+    """The worker computes on a core (the cores a FIFO station)."""
+    r = w.rq[slot]
+    s = w.apps[r.app, 1]
+    state = w.node[s].state
+    if state == CRASHED or state == OFF:
+        fail(w, slot, APP_LOST, t)
+    elif state != HUNG:  # a hung server's cores never answer: the request waits for ever
+        r.call_st, r.call_ep = s, w.node[s].epoch
+        push(w, fifo(w, s, t, sample(w, w.ops[r.op].cpu_pool), math.inf), EV_CPU_DONE, slot)
+
+
+@njit(cache=True)
+def release_worker(w, slot, t):
+    r = w.rq[slot]
+    s = w.apps[r.app, 0]
+    st = w.node[s]
+    st.in_use -= 1
+    area(w, s, BUSY, r.w_grant, t)
+    departed(w, s, r.w_since, t)
+    r.w_grant = -1.0
+    while st.qlen > 0 and st.in_use < st.cap:
+        nxt = st.qhead
+        unlink(w, s, nxt)
+        area(w, s, WAITING, w.rq[nxt].q_since, t)
+        hold_worker(w, nxt, t)
+        push(w, t, EV_WORKER_GRANTED, nxt)
+
+
+@njit(cache=True)
+def done_in_app(w, slot, t):
+    """The worker is released; a server that crashed or hung meanwhile lost the request; the
+    response takes the other half of the round trip."""
+    r = w.rq[slot]
+    release_worker(w, slot, t)
+    if w.node[w.apps[r.app, 0]].epoch != r.w_ep:
+        fail(w, slot, APP_LOST, t)
+    else:
+        push(w, t + r.app_half_s, EV_RESPONSE, slot)
+
+
+@njit(cache=True)
+def respond(w, slot, t):
+    r = w.rq[slot]
+    release_lb(w, slot, t)
+    if w.node[r.lb].epoch != r.lb_ep:  # the balancer died holding the connection: no response
+        fail(w, slot, LB_LOST, t)
+        return
+    record_completion(w, r.op, r.t0, t, w.ops[r.op].write)
+    finish(w, slot)
+
+

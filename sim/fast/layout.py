@@ -1,0 +1,150 @@
+"""The fast engine's state: record arrays with named fields, shared by the compiled functions.
+
+Codes (station states, event kinds, failure reasons) are module constants, frozen into the
+compiled code; the names of failure reasons are the reference engine's strings.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba.core import types
+from numba.experimental import structref
+
+# station states, as sim.station.Station.state
+UP, CRASHED, HUNG, OFF = 0, 1, 2, 3
+STATE_CODE = {"up": UP, "crashed": CRASHED, "hung": HUNG, "off": OFF}
+
+# events: what a request does at the event's time
+(EV_LB_GRANTED, EV_WORKER, EV_WORKER_GRANTED, EV_RETRY, EV_CPU_DONE, EV_REDIS_AT, EV_REDIS_BACK,
+ EV_ACKED, EV_DB_AT, EV_DB_BACK, EV_PG_SYNCED, EV_RESPONSE, EV_FAIL,
+ EV_QUEUE_TIMER) = range(14)  # the last: a station's, not a request's
+
+# where a request waits, for the books at the end of the run
+NOWHERE, IN_LB_QUEUE, IN_WORKER_QUEUE = 0, 1, 2
+
+# what a DB call is for: the prefix of its failure reasons
+DB_SESSION, DB_READ, DB_WRITE, FALLBACK = 0, 1, 2, 3
+DB_WHAT = ("db_session", "db_read", "db_write", "fallback")
+# Station.serve outcomes, in the order of the reason codes below
+REFUSED, TIMEOUT, LOST = 1, 2, 3
+
+REASONS = ["no_load_balancer", "lb_timeout", "lb_queue", "lb_lost", "no_app_server", "app_timeout",
+           "app_queue", "app_lost", "app_refused", "redis_down", "redis_noreplicas", "redis_refused",
+           "redis_timeout", "redis_lost", "redis_wait_timeout"]
+(NO_LB, LB_TIMEOUT, LB_QUEUE, LB_LOST, NO_APP, APP_TIMEOUT, APP_QUEUE, APP_LOST, APP_REFUSED,
+ REDIS_DOWN, REDIS_NOREPLICAS, REDIS_REFUSED, REDIS_TIMEOUT, REDIS_LOST, REDIS_WAIT) = range(15)
+DB_REASONS = len(REASONS)  # then per DB_WHAT: down, refused, timeout, lost
+REASONS += [f"{what}_{status}" for what in DB_WHAT for status in ("down", "refused", "timeout", "lost")]
+
+STATION = np.dtype([
+    ("cap", "i8"), ("in_use", "i8"), ("qhead", "i8"), ("qtail", "i8"), ("qlen", "i8"),
+    ("qlimit", "i8"),                  # -1: no limit
+    # a held station's queue times out FIFO: one timer, at its head's deadline
+    ("patience_s", "f8"), ("timeout_reason", "i8"), ("timer_t", "f8"),
+    ("state", "i8"), ("epoch", "i8"), ("bump_t", "f8"), ("slow", "f8"),
+    ("linked", "i8"),                  # a Redis replica streaming from the master
+    ("batch_t", "f8"), ("batch_s", "f8"),  # a replica's open batch: its tick time and work
+    # books over the measured window, as sim.station.Station's counters
+    ("arrivals", "i8"), ("departures", "i8"), ("rejected", "i8"), ("abandoned", "i8"),
+    ("waited", "i8"), ("sojourn_s", "f8"), ("hist_s", "f8"), ("busy_s", "f8"), ("queue_s", "f8")])
+
+REQUEST = np.dtype([
+    ("rid", "i8"),                     # -1: a free slot
+    ("op", "i8"), ("t0", "f8"), ("u", "f8"),
+    ("waits", "i8"), ("q_since", "f8"), ("nxt", "i8"),  # in a held station's queue
+    ("lb", "i8"), ("lb_ep", "i8"), ("lb_grant", "f8"),
+    ("app", "i8"), ("attempt", "i8"), ("app_half_s", "f8"),
+    ("w_ep", "i8"), ("w_since", "f8"), ("w_grant", "f8"),
+    ("step", "i8"),                    # SESSION, READS or WRITES
+    ("k", "i8"),                       # trips or DB calls done in the step
+    # the call in progress: its station (the Redis master for all its trips), the station's
+    # epoch on arrival, when it began, half its round trip, its departure, what it is for
+    ("call_st", "i8"), ("call_ep", "i8"), ("call_t0", "f8"), ("half_s", "f8"), ("call_dep", "f8"),
+    ("call_what", "i8"), ("call_pool", "i8"), ("acked_t", "f8"), ("reason", "i8")])
+SESSION, READS, WRITES = 0, 1, 2
+
+
+OPERATION = np.dtype([("cpu_pool", "i8"), ("commands", "i8"), ("pipelined", "i8"),
+                      ("write", "i8"), ("db_reads", "i8"), ("db_writes", "i8")])
+
+GLOBALS = np.dtype([
+    ("now", "f8"), ("heap_n", "i8"), ("seq", "i8"), ("free_n", "i8"), ("rid", "i8"),
+    ("next_arr", "i8"), ("n_arr", "i8"),
+    ("vip", "i8"), ("master", "i8"), ("primary", "i8"), ("good_replicas", "i8"), ("n_rot", "i8"),
+    ("rr_app", "i8"), ("rr_read", "i8"),
+    ("brk_state", "i8"), ("brk_consec", "i8"), ("brk_trial", "i8"), ("brk_opened", "f8"),
+    ("n_brk", "i8"), ("fallbacks", "i8"), ("writes", "i8"), ("completed", "i8"), ("latency_s", "f8"),
+    ("redis_acks", "i8"), ("redis_commands", "i8"), ("pg_acks", "i8"), ("n_inc", "i8"),
+    ("drawn", "i8")])                  # samples drawn since the pools were last refilled
+
+CONFIG = np.dtype([
+    ("retries", "i8"), ("redispatch", "i8"), ("leastconn", "i8"),
+    ("connect_s", "f8"), ("server_s", "f8"), ("lb_queue_s", "f8"), ("socket_s", "f8"),
+    ("pool_s", "f8"), ("min_replicas", "i8"), ("wait_replicas", "i8"), ("wait_lag_s", "f8"),
+    ("pg_sync", "i8"), ("pg_lag_s", "f8"), ("shards", "i8"),
+    ("brk_on", "i8"), ("brk_threshold", "i8"), ("brk_reset_s", "f8"), ("tick_s", "f8"),
+    ("warmup_s", "f8"), ("duration_s", "f8"), ("bin_s", "f8"), ("slow_s", "f8"), ("step_s", "f8"),
+    ("n_steps", "i8"), ("failure_at", "f8"), ("inc_from", "f8"), ("inc_to", "f8"),
+    ("reserve", "i8"),                 # samples each pool keeps for the next request
+    # sample pools by purpose
+    ("p_lb", "i8"), ("p_net_app", "i8"), ("p_net_redis", "i8"), ("p_net_db", "i8"),
+    ("p_redis_rt", "i8"), ("p_redis_cmd", "i8"), ("p_db_write", "i8"), ("p_db_read", "i8"),
+    ("p_route", "i8"), ("p_repl", "i8")])
+
+
+# The World: every array of one replication, in one struct passed by reference. (A NamedTuple
+# of arrays would be copied, with a reference count per array, at every call.)
+FIELDS = (
+    "g", "c", "ops",
+    "node",         # the stations, as sim.station.Station
+    "apps",         # [app, 0] its workers' station, [app, 1] its cores'
+    "rot",          # app indices in rotation, g.n_rot of them
+    "redis", "readers", "shards", "lbs",  # station indices by role
+    "rq", "free_slots",
+    "heap_t", "heap_i",  # the event heap: times; [i, 0 seq | 1 kind | 2 slot | 3 rid]
+    "pools", "cursor", "const",  # [pool, i] samples in seconds; next sample; NaN or a constant
+    "arr_t", "arr_op",           # the arrivals drawn so far and not yet run
+    # books
+    "free",         # [station, server] when each server of a FIFO station is next free
+    "st_hist",      # [station, bucket] sojourn histogram
+    "busy",         # [station, second] servers busy, integrated over each second
+    "queue",        # [station, second] requests waiting, integrated over each second
+    "bins",         # [arrived | done | failed | slow, bin]
+    "reasons",      # failed requests by reason, after the warm-up
+    "hist",         # [0 all | 1 before the first failure | 2 + op, bucket], after the warm-up
+    "hist_s",       # sums of the same latencies
+    "step_hist",    # [step, bucket] latencies completed in each step, warm-up included
+    "incident",     # [0 time | 1 latency, i] completions around the first failure
+    "redis_acks",   # ring: times the Redis master applied acknowledged writes
+    "pg_acks",      # ring: PostgreSQL commits
+    "breaker")      # [0 time | 1 opened (1) or closed (0), i]
+
+
+@structref.register
+class WorldType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class World(structref.StructRefProxy):
+    """What the compiled code gets; Python reads the same arrays through State."""
+
+
+structref.define_proxy(World, WorldType, list(FIELDS))
+
+
+class State:
+    """The arrays of one replication by name, and the World that shares them."""
+
+    def __init__(self, arrays: dict):
+        self.arrays = arrays
+        self.world = World(*[arrays[name] for name in FIELDS])
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["arrays"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def replace(self, **arrays) -> "State":
+        """A State with some arrays replaced (grown, or new arrivals), the others shared."""
+        return State(self.arrays | arrays)

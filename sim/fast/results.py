@@ -1,0 +1,56 @@
+"""The compiled path's books turned into the reference engine's raw figures."""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from sim.engine import node_figures, result, role_of
+from sim.fast.layout import REASONS
+from sim.histogram import LogHistogram
+
+
+def _hist(counts: np.ndarray, total_s: float) -> LogHistogram:
+    h = LogHistogram()
+    h.counts, h.total_s = counts.astype(np.int64).copy(), float(total_s)
+    return h
+
+
+def _fill_recorder(rec, w, op_names: list[str]):
+    """The Recorder the reference engine would have filled, from the compiled books."""
+    bk, g = w, w.g[0]
+    rec.arrived, rec.done, rec.failed, rec.slow = (bk.bins[i].tolist() for i in range(4))
+    rec.fail_reasons = Counter({REASONS[i]: int(n) for i, n in enumerate(bk.reasons) if n})
+    rec.latency, rec.baseline = _hist(bk.hist[0], bk.hist_s[0]), _hist(bk.hist[1], bk.hist_s[1])
+    by_index = {name: i for i, name in enumerate(op_names)}
+    rec.by_op = {name: _hist(bk.hist[2 + by_index[name]], bk.hist_s[2 + by_index[name]])
+                 if name in by_index else LogHistogram() for name in rec.by_op}
+    steps = int(w.c["n_steps"][0])
+    rec.window_quantiles = [[_hist(bk.step_hist[i], 0).quantile_s(q) * 1000 for q in (0.5, 0.95, 0.99)]
+                            for i in range(steps)]
+    n = int(g["n_inc"])
+    order = np.argsort(bk.incident[0, :n], kind="stable")  # completions, in time order
+    rec.incident_t = bk.incident[0, :n][order].tolist()
+    rec.incident_latency = bk.incident[1, :n][order].tolist()
+    rec.session_writes, rec.fallbacks = int(g["writes"]), int(g["fallbacks"])
+    rec.completed, rec.latency_s = int(g["completed"]), float(g["latency_s"])
+
+
+def raw(scenario, w, rec, control, nodes, stations, op_names: list[str], app_servers: list[int]) -> dict:
+    sim = scenario.simulation
+    window_s = sim.duration_s - sim.warmup_s
+    _fill_recorder(rec, w, op_names)
+    st, bk = w.node, w
+    figures, series = {}, {}
+    seconds = max(0, int(np.ceil(sim.duration_s)) - 1)  # the reference samples at 1, 2, ... s
+    for i, s in enumerate(stations):
+        d = {"busy_area": st["busy_s"][i], "queue_area": st["queue_s"][i]}
+        d |= {k: int(st[k][i]) for k in ("arrivals", "departures", "rejected", "abandoned", "waited")}
+        d["sojourn_s"] = float(st["sojourn_s"][i])
+        figures[s.name] = node_figures(s, role_of(s, control), d, _hist(bk.st_hist[i], st["hist_s"][i]),
+                                       window_s)
+        series[s.name] = {"utilisation": (bk.busy[i, :seconds] / s.capacity).tolist(),
+                          "queue": bk.queue[i, :seconds].tolist()}
+    lb_in_system = int(sum(st["in_use"][i] + st["qlen"][i] for i in w.lbs))
+    return result(scenario, rec, control, nodes, figures, {"nodes": series, "app_servers": app_servers},
+                  lb_in_system)

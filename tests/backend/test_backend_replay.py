@@ -1,0 +1,172 @@
+"""A calibration feeds a scenario, and the simulator's prediction for a replay of its request
+stream against the real Redis lands within a stated tolerance of the measurement."""
+import json
+from pathlib import Path
+
+import redis
+
+import simulate
+from redis_backend import keys
+from redis_backend.cli import main
+from sim.engine import run_replication
+from sim.scenario import load
+from sim.streams import mean_s
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL = "redis.model.high_concurrency"
+
+
+def scenario_file(directory, rate_rps: float) -> str:
+    """The README's example: peak.yaml with Redis timed by the calibration beside it."""
+    path = directory / "calibrated.yaml"
+    ref = "{dist: empirical, file: calibration.json, key: %s.%s.samples}"
+    path.write_text(f"""name: calibrated
+base: {REPO}/scenarios/peak.yaml
+workload:
+  arrivals: {{kind: constant, rate_rps: {rate_rps}}}
+topology:
+  redis:
+    roundtrip_service: {ref % (MODEL, "roundtrip_service_ms")}
+    command_service: {ref % (MODEL, "command_service_ms")}
+  network:
+    app_redis_rtt: {ref % (MODEL, "app_redis_rtt_ms")}
+simulation: {{duration_s: 6, warmup_s: 1, replications: 1}}
+""")
+    return str(path)
+
+
+def test_calibration_feeds_a_scenario(calibrated, capsys):
+    """The scenario validates, its distributions are the file's samples (means equal to the
+    fitted means, within rounding), and the simulated master is busy exactly that much: its
+    utilisation is rate x sum over operations of mix x (round trips x roundtrip + commands x
+    command), within 15 % (a 5 s window at 500 requests/s: Poisson count noise is ~2 %, the
+    samples' spread adds a few %)."""
+    _, _, cal_path = calibrated
+    cal = json.loads(cal_path.read_text())
+    model = cal["redis"]["model"]["high_concurrency"]
+    file = scenario_file(cal_path.parent, 500)
+    assert simulate.main(["validate", file]) == 0
+    assert "valid" in capsys.readouterr().out
+    s = load(file)
+    redis_cfg = s.topology.redis
+    rt_ms = mean_s(redis_cfg.roundtrip_service) * 1000
+    cmd_ms = mean_s(redis_cfg.command_service) * 1000
+    assert abs(rt_ms - model["roundtrip_service_ms"]["mean"]) <= 1e-5 + 1e-3 * rt_ms
+    assert abs(cmd_ms - model["command_service_ms"]["mean"]) <= 1e-6
+    busy_s = sum(share * ((1 if op.pipelined else op.session_commands) * rt_ms
+                          + op.session_commands * cmd_ms) / 1000
+                 for name, share in s.workload.mix.items()
+                 for op in [s.workload.operations[name]])
+    raw = run_replication(s, 0)
+    master = raw["nodes"]["redis-1"]
+    assert master["role"] == "master"
+    expected = 500 * busy_s
+    assert abs(master["utilisation"] - expected) <= 0.15 * expected
+
+
+def test_replay_prediction_is_within_tolerance_at_the_calibration_load(calibrated, tmp_path):
+    """Replay peak.yaml's mix at the calibration's highest open-loop probe rate (1,000
+    requests/s: a load the calibration measured an open-loop client at) and compare with the
+    simulator's prediction: every cost of the system under test (client CPU per operation,
+    Redis service, wire time) from the calibration; the host's open-loop penalty, which drifts
+    minute to minute on a shared VM, re-measured just before the replay (replay_cmd.probe_host).
+    Tolerances, and why: throughput within 5 % (open loop: both carry the offered load; the
+    prediction averages two replications of 3 s, Poisson noise ~2 %); median latency within a
+    factor of 2 (gap between -50 % and +100 %). Measured on this shared 2-core VM while
+    developing: p50 gaps from -18 % to +47 %, the high end with a neighbour's CPU-bound jobs
+    (load average 4-5); the first model, without the open-loop penalty, was 2-3x too low
+    (p50 gaps of +85 % to +210 %), which this tolerance catches. The mean, the tails and Redis
+    utilisation are dominated by scheduling stalls of milliseconds under such load (mean gaps
+    up to +120 %, p99 up to +400 %): reported in replay.md, not asserted.
+    The run also keeps to its own keys: a foreign key survives (--force on a non-empty DB)
+    and nothing of ours is left."""
+    server, url, cal_path = calibrated
+    cal = json.loads(cal_path.read_text())
+    rate = max(float(r) for r in cal["redis"]["open_loop_penalty_ms"])
+    client = redis.Redis(port=server.port, db=15, decode_responses=True)
+    client.set("customer:42", "precious")
+    try:
+        out = tmp_path / "replay"
+        assert main(["replay", "--redis", url, "--calibration", str(cal_path),
+                     "--rate-rps", f"{rate:g}", "--duration-s", "4", "--warmup-s", "1",
+                     "--clients", "4", "--replications", "2", "--out", str(out),
+                     "--force"]) == 0
+        assert client.get("customer:42") == "precious"
+        assert list(client.scan_iter(match=f"{keys.PREFIX_ROOT}:*")) == []
+    finally:
+        client.delete("customer:42")
+        client.close()
+    result = json.loads((out / "replay.json").read_text())
+    assert result["settings"]["rate_rps"] == rate
+    assert result["measured"]["counted"] > 0 and result["predicted"]["error_rate"] == 0
+    gaps = {row["key"]: row["gap_pct"] for row in result["comparison"]}
+    assert abs(gaps["throughput_rps"]) <= 5, result["comparison"]
+    assert -50 <= gaps["latency_ms.p50"] <= 100, result["comparison"]
+    assert "| latency p99 (ms) |" in (out / "replay.md").read_text()
+    assert result["host"]["open_loop_penalty_ms_now"] >= 0
+    assert json.loads((out / "host-probe.json").read_text())["rate_rps"] == rate
+
+
+def test_replay_refuses_a_non_empty_db_and_a_bad_calibration(calibrated, tmp_path, capsys):
+    server, url, cal_path = calibrated
+    client = redis.Redis(port=server.port, db=15)
+    client.set("customer:42", "precious")
+    try:
+        code = main(["replay", "--redis", url, "--calibration", str(cal_path),
+                     "--out", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert code == 2 and "not empty" in err and len(err.strip().splitlines()) == 1
+        assert client.dbsize() == 1
+    finally:
+        client.delete("customer:42")
+        client.close()
+    bad = tmp_path / "not-a-calibration.json"
+    bad.write_text('{"format": "something else"}')
+    code = main(["replay", "--redis", url, "--calibration", str(bad), "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and str(bad) in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "replay.json").exists()
+
+
+def test_ctrl_c_mid_replay_cleans_up(calibrated, tmp_path, monkeypatch, capsys):
+    """Ctrl-C while requests are in flight: the workers stop, our keys are deleted, nothing is
+    written, exit 130."""
+    from redis_backend import replay
+    server, url, cal_path = calibrated
+    real_senders, sent = replay._senders, []
+
+    def interrupting(*args):
+        senders = real_senders(*args)
+
+        def send(name):
+            def run(conn, n):
+                sent.append(n)
+                if len(sent) == 200:
+                    raise KeyboardInterrupt
+                senders[name](conn, n)
+            return run
+        return {name: send(name) for name in senders}
+
+    monkeypatch.setattr(replay, "_senders", interrupting)
+    code = main(["replay", "--redis", url, "--calibration", str(cal_path), "--duration-s", "3",
+                 "--warmup-s", "1", "--out", str(tmp_path)])
+    assert code == 130 and "interrupted" in capsys.readouterr().err
+    assert len(sent) >= 200
+    client = redis.Redis(port=server.port, db=15)
+    assert client.dbsize() == 0
+    client.close()
+    assert not (tmp_path / "replay.json").exists()
+
+
+def test_the_replayed_stream_is_the_simulators(calibrated):
+    """Same seed, same rate: the replay sends exactly the requests the simulator's replication
+    0 receives (sim/engine.py's arrivals, same named random streams)."""
+    from redis_backend.predict import replay_scenario
+    from redis_backend.replay import request_stream
+    _, _, cal_path = calibrated
+    s = replay_scenario(load(str(REPO / "scenarios" / "peak.yaml")), cal_path, 800, 3, 1, 4,
+                        7, 1)
+    stream = request_stream(s)
+    raw = run_replication(s, 0)
+    assert raw["totals"]["arrived"] == len(stream) > 2000
+    assert {op for _, op in stream} == {n for n, f in s.workload.mix.items() if f > 0}
