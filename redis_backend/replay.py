@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.schema import Scenario
 from sim.streams import Streams
-from sim.workload import OperationChooser, arrival_times, rate_curve
+from sim.engine import arrival_stream
 
 from . import measure
 from .keys import KeySpace
@@ -29,20 +29,13 @@ START_DELAY_S = 0.2  # the first request is due this long after the threads star
 
 
 def request_stream(scenario: Scenario) -> list[tuple[float, str]]:
-    """(due time in s, operation) for every request of replication 0 (mirrors sim/engine.py)."""
-    sim = scenario.simulation
-    curve = rate_curve(scenario.workload.arrivals)
-    streams = Streams(sim.seed, 0)
-    rng = streams.rng("arrivals")
-    chooser = OperationChooser(scenario.workload, streams.rng("mix"))
-    stream, t = [], 0.0
-    while t < sim.duration_s:
-        chunk_end = min(t + 1.0, sim.duration_s)
-        times = arrival_times(curve, rng, t, chunk_end).tolist()
-        ops = chooser.draw(len(times)).tolist()
-        stream += [(at, chooser.names[i]) for at, i in zip(times, ops)]
-        t = chunk_end
-    return stream
+    """(due time in s, operation) for every request of replication 0: the simulator's own."""
+    stream = arrival_stream(scenario, Streams(scenario.simulation.seed, 0))
+    requests = []
+    while not stream.done:
+        times, ops, _ = stream.next_chunk()
+        requests += [(at, stream.names[i]) for at, i in zip(times.tolist(), ops.tolist())]
+    return requests
 
 
 def _senders(scenario: Scenario, ks: KeySpace, tokens: list[str]) -> dict:

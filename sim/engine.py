@@ -11,24 +11,16 @@ from sim.replication import replica_loop
 from sim.request_path import RequestPath
 from sim.schema import Scenario
 from sim.streams import Sampler, Streams
-from sim.workload import OperationChooser, arrival_times, rate_curve
+from sim.workload import ArrivalStream
 
 
-def _arrivals(env, scenario: Scenario, path: RequestPath, streams: Streams):
-    curve = rate_curve(scenario.workload.arrivals)
-    rng = streams.rng("arrivals")
-    chooser = OperationChooser(scenario.workload, streams.rng("mix"))
-    names = chooser.names
-    t, end = 0.0, scenario.simulation.duration_s
-    while t < end:
-        chunk_end = min(t + 1.0, end)
-        times = arrival_times(curve, rng, t, chunk_end).tolist()
-        ops = chooser.draw(len(times)).tolist()
-        for at, op in zip(times, ops):
+def _arrivals(env, path: RequestPath, stream: ArrivalStream):
+    while not stream.done:
+        times, ops, end = stream.next_chunk()
+        for at, op in zip(times.tolist(), ops.tolist()):
             yield env.timeout(at - env.now)
-            env.process(path.handle(names[op]))
-        yield env.timeout(chunk_end - env.now)
-        t = chunk_end
+            env.process(path.handle(stream.names[op]))
+        yield env.timeout(end - env.now)
 
 
 def _warmup(env, stations, warm: dict, warmup_s: float):
@@ -109,6 +101,11 @@ def app_servers_billed(series: list[float], warmup_s: float, duration_s: float) 
     return sum(window) / len(window)
 
 
+def arrival_stream(scenario: Scenario, streams: Streams) -> ArrivalStream:
+    return ArrivalStream(scenario.workload, scenario.simulation.duration_s, streams.rng("arrivals"),
+                         streams.rng("mix"))
+
+
 def recorder(scenario: Scenario) -> Recorder:
     sim = scenario.simulation
     step_s = max(1.0, round(sim.duration_s / 200))  # latency percentiles over time: 200 steps
@@ -126,7 +123,7 @@ def run_replication(scenario: Scenario, replication: int, progress=None) -> dict
     control = ControlPlane(env, scenario, nodes)
     rec = recorder(scenario)
     path = RequestPath(env, scenario, control, streams, rec)
-    env.process(_arrivals(env, scenario, path, streams))
+    env.process(_arrivals(env, path, arrival_stream(scenario, streams)))
     if scenario.topology.redis:
         command = Sampler(scenario.topology.redis.command_service, streams.rng("service/replication"))
         for replica in nodes.redis:

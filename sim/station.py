@@ -28,6 +28,7 @@ class Station:
         self.arrivals = self.departures = self.rejected = self.abandoned = self.waited = 0
         self.sojourn_s = 0.0
         self.latency = LogHistogram()
+        self._watchers: list[simpy.Event] = []
 
     def _account(self):
         now = self.env.now
@@ -46,6 +47,15 @@ class Station:
         if state in ("crashed", "hung", "off"):
             self.epoch += 1
         self.state, self.slow_factor, self.changed_at = state, slow_factor, self.env.now
+        watchers, self._watchers = self._watchers, []
+        for event in watchers:
+            event.succeed()
+
+    def state_change(self) -> simpy.Event:
+        """An event that fires at the station's next change of state (a watcher, not a poll)."""
+        event = self.env.event()
+        self._watchers.append(event)
+        return event
 
     @property
     def in_system(self) -> int:

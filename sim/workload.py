@@ -67,3 +67,27 @@ class OperationChooser:
 
     def draw(self, n: int) -> np.ndarray:
         return self.rng.choice(len(self.names), size=n, p=self.p)
+
+
+class ArrivalStream:
+    """The run's requests, drawn CHUNK_S seconds at a time from the "arrivals" and "mix" streams:
+    both engines draw them this way, so for the same seed they see the same requests."""
+    CHUNK_S = 10.0
+
+    def __init__(self, workload: Workload, duration_s: float, arrivals_rng, mix_rng):
+        self.curve = rate_curve(workload.arrivals)
+        self.rng = arrivals_rng
+        self.chooser = OperationChooser(workload, mix_rng)
+        self.names = self.chooser.names
+        self.end = duration_s
+        self.t = 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.t >= self.end
+
+    def next_chunk(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """(arrival times, operation indices into `names`, the time up to which they are drawn)."""
+        t0, self.t = self.t, min(self.t + self.CHUNK_S, self.end)
+        times = arrival_times(self.curve, self.rng, t0, self.t)
+        return times, self.chooser.draw(len(times)).astype(np.int64), self.t

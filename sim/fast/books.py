@@ -1,5 +1,5 @@
-"""Compiled book-keeping: the event heap, samples, FIFO stations in closed form, and the books
-kept as sim.station.Station and sim.metrics.Recorder keep them."""
+"""Compiled book-keeping: samples, FIFO stations in closed form, and the books kept as
+sim.station.Station and sim.metrics.Recorder keep them."""
 from __future__ import annotations
 
 import math
@@ -7,6 +7,7 @@ import math
 import numpy as np
 from numba import njit
 
+from sim.fast.events import push_event
 from sim.histogram import _EDGES, GROWTH, LOW_S
 
 EDGES = _EDGES.copy()
@@ -20,71 +21,14 @@ def push(w, t, kind, slot):
 
 
 @njit(cache=True)
-def _before(ht, hi, a, t, seq):
-    """Whether heap entry a comes before (t, seq)."""
-    return ht[a] < t or (ht[a] == t and hi[a, 0] < seq)
-
-
-@njit(cache=True)
-def _move(ht, hi, a, b):
-    ht[b] = ht[a]
-    hi[b, 0], hi[b, 1], hi[b, 2], hi[b, 3] = hi[a, 0], hi[a, 1], hi[a, 2], hi[a, 3]
-
-
-@njit(cache=True)
-def push_event(w, t, kind, slot, rid):
-    """Schedules an event on the 4-ary heap ordered by (time, scheduling order): events at the
-    same time keep the order they were scheduled in."""
-    g, ht, hi = w.g[0], w.heap_t, w.heap_i
-    i = g.heap_n
-    g.heap_n += 1
-    seq = g.seq
-    g.seq += 1
-    while i > 0:
-        parent = (i - 1) >> 2
-        if _before(ht, hi, parent, t, seq):
-            break
-        _move(ht, hi, parent, i)
-        i = parent
-    ht[i] = t
-    hi[i, 0], hi[i, 1], hi[i, 2], hi[i, 3] = seq, kind, slot, rid
-
-
-@njit(cache=True)
-def pop(w):
-    """Removes the earliest event; returns (time, kind, slot, rid)."""
-    g, ht, hi = w.g[0], w.heap_t, w.heap_i
-    out = (ht[0], hi[0, 1], hi[0, 2], hi[0, 3])
-    n = g.heap_n - 1
-    g.heap_n = n
-    t, seq, kind, slot, rid = ht[n], hi[n, 0], hi[n, 1], hi[n, 2], hi[n, 3]
-    i = 0
-    while True:
-        first = 4 * i + 1
-        if first >= n:
-            break
-        c = first
-        for j in range(first + 1, min(first + 4, n)):
-            if _before(ht, hi, j, ht[c], hi[c, 0]):
-                c = j
-        if _before(ht, hi, c, t, seq):
-            _move(ht, hi, c, i)
-            i = c
-        else:
-            break
-    ht[i] = t
-    hi[i, 0], hi[i, 1], hi[i, 2], hi[i, 3] = seq, kind, slot, rid
-    return out
-
-
-@njit(cache=True)
 def sample(w, pool):
     """The next sample of a pool, in seconds."""
     value = w.const[pool]
     if value == value:  # deterministic
         return value
-    i = w.cursor[pool]
-    w.cursor[pool] = i + 1
+    cursor = w.cursor
+    i = cursor[pool]
+    cursor[pool] = i + 1
     w.g[0].drawn += 1
     return w.pools[pool, i]
 
@@ -143,12 +87,13 @@ def arrived(w, s, t):
 
 @njit(cache=True)
 def departed(w, s, since, t):
-    if in_window(w, t):
+    c = w.c[0]
+    if c.warmup_s <= t < c.duration_s:
         st = w.node[s]
         st.departures += 1
         st.sojourn_s += t - since
-        w.st_hist[s, bucket(t - since)] += 1
         st.hist_s += t - since
+        w.st_hist[s, bucket(t - since)] += 1
 
 
 @njit(cache=True)
@@ -174,7 +119,8 @@ def fifo(w, s, t, service, patience):
     start = max(earliest, t)
     dep = start + service * st.slow
     free[s, k] = dep
-    area(w, s, WAITING, t, start)
+    if start > t:
+        area(w, s, WAITING, t, start)
     area(w, s, BUSY, start, dep)
     departed(w, s, t, dep)
     return dep

@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from sim.fast import layout as L
-from sim.fast.inputs import POOL, Pools
+from sim.fast.events import LANE_KINDS, LANE_SIZE
+from sim.fast.inputs import Pools
 from sim.histogram import NBUCKETS
 from sim.metrics import INCIDENT_SPAN_S
 from sim.replication import KEEP_S
@@ -118,7 +119,10 @@ def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str]
         g[key] = -1
     arrays = dict(g=g, c=config(scenario, pools, rec, op_names), ops=operations(scenario, pools, op_names),
                   node=node, rq=rq, free_slots=np.arange(slots, dtype=np.int64)[::-1].copy(),
-                  heap_t=np.zeros(1 << 12), heap_i=np.zeros((1 << 12, 4), np.int64), pools=pools.values, cursor=pools.cursor,
+                  heap_t=np.zeros(1 << 12), heap_i=np.zeros((1 << 12, 4), np.int64),
+                  lane_t=np.zeros((len(LANE_KINDS), LANE_SIZE)),
+                  lane_i=np.zeros((len(LANE_KINDS), LANE_SIZE, 3), np.int64),
+                  lane_n=np.zeros((len(LANE_KINDS), 2), np.int64), pools=pools.values, cursor=pools.cursor,
                   const=pools.const, arr_t=np.empty(0), arr_op=np.empty(0, np.int64),
                   **roles, **books(scenario, rec, len(stations_list), fifo_width, seconds, len(op_names)))
     return L.State(arrays)

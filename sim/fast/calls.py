@@ -140,8 +140,12 @@ def replica_batch(w, s, t, commands):
     if tick_t != st.batch_t:
         flush_batch(w, s)
         st.batch_t = tick_t
-    for _ in range(commands):
-        st.batch_s += sample(w, c.p_repl)
+    per_command = w.const[c.p_repl]
+    if per_command == per_command:  # deterministic
+        st.batch_s += commands * per_command
+    else:
+        for _ in range(commands):
+            st.batch_s += sample(w, c.p_repl)
 
 
 @njit(cache=True)

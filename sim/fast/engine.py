@@ -12,15 +12,14 @@ import simpy
 
 from sim import mechanisms, topology
 from sim.control import ControlPlane
-from sim.engine import recorder
+from sim.engine import arrival_stream, recorder
 from sim.failures import inject
 from sim.fast import build, kernel, results
-from sim.fast.inputs import POOL, Arrivals, Pools, pool_streams
+from sim.fast.inputs import POOL, Pools, pool_streams
 from sim.fast.layout import IN_WORKER_QUEUE
 from sim.schema import Scenario
 from sim.streams import Streams
 
-CHUNK_S = 10.0  # seconds of arrivals drawn at a time
 BREAKER_EVENTS = (((1, "app", "breaker opened", "detected"), (1, "app", "session traffic to PostgreSQL", "action")),
                   ((0, "app", "breaker closed: session traffic back to Redis", "recovered"),))
 
@@ -41,7 +40,7 @@ class WriteLog:
 class Driver:
     """Brings the compiled request path up to a time, feeding it arrivals and samples."""
 
-    def __init__(self, env, state, arrivals: Arrivals, pools: Pools, control, nodes, stations):
+    def __init__(self, env, state, arrivals, pools: Pools, control, nodes, stations):
         self.env, self.w, self.arrivals, self.pools = env, state, arrivals, pools
         self.control, self.nodes, self.stations = control, nodes, stations
         self.loaded_to = 0.0
@@ -55,7 +54,7 @@ class Driver:
         g = self.w.g
         while g["now"][0] < until:
             if self.loaded_to <= g["now"][0]:
-                times, ops, self.loaded_to = self.arrivals.next(CHUNK_S)
+                times, ops, self.loaded_to = self.arrivals.next_chunk()
                 self.w = self.w.replace(arr_t=times, arr_op=ops)
                 g["next_arr"], g["n_arr"] = 0, len(times)
             while kernel.advance(self.w.world, min(until, self.loaded_to), self.budget) != kernel.DONE:
@@ -123,9 +122,9 @@ def run_replication(scenario: Scenario, replication: int, progress=None) -> dict
     control = ControlPlane(env, scenario, nodes)
     rec = recorder(scenario)
     stations = nodes.stations()
-    arrivals = Arrivals(scenario, streams)
+    arrivals = arrival_stream(scenario, streams)
     pools = Pools(streams, pool_streams(scenario))
-    state = build.state(scenario, nodes, stations, rec, pools, arrivals.chooser.names)
+    state = build.state(scenario, nodes, stations, rec, pools, arrivals.names)
     driver = Driver(env, state, arrivals, pools, control, nodes, stations)
     build.mirror(driver.w, control, nodes, stations)
     mechanisms.start(env, scenario, nodes, control, driver, streams, driver.probe)
@@ -148,5 +147,5 @@ def run_replication(scenario: Scenario, replication: int, progress=None) -> dict
     app_servers += [sum(a.running for a in nodes.apps)] * (int(np.ceil(sim.duration_s)) - len(app_servers))
     kernel.close_books(driver.w.world)
     control.events.sort(key=lambda e: e[0])
-    return results.raw(scenario, driver.w, rec, control, nodes, stations, arrivals.chooser.names,
+    return results.raw(scenario, driver.w, rec, control, nodes, stations, arrivals.names,
                        app_servers)

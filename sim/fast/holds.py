@@ -8,8 +8,9 @@ import math
 from numba import njit
 
 from sim.fast import breaker
-from sim.fast.books import (BUSY, WAITING, area, arrived, departed, fifo, in_window, push, push_event,
+from sim.fast.books import (BUSY, WAITING, area, arrived, departed, fifo, in_window, push,
                             record_completion, record_failure, sample)
+from sim.fast.events import push_event
 from sim.fast.layout import (APP_LOST, APP_QUEUE, APP_REFUSED, APP_TIMEOUT, CRASHED, EV_CPU_DONE,
                              EV_FAIL, EV_LB_GRANTED, EV_QUEUE_TIMER, EV_RESPONSE, EV_RETRY,
                              EV_WORKER, EV_WORKER_GRANTED, HUNG, IN_LB_QUEUE, IN_WORKER_QUEUE, LB_LOST,
@@ -231,8 +232,13 @@ def done_in_app(w, slot, t):
     response takes the other half of the round trip."""
     r = w.rq[slot]
     release_worker(w, slot, t)
+    lb = w.node[r.lb]
     if w.node[w.apps[r.app, 0]].epoch != r.w_ep:
         fail(w, slot, APP_LOST, t)
+    elif t + r.app_half_s < w.g[0].until and lb.qlen == 0 and 2 * lb.in_use <= lb.cap:
+        # Nothing the response could meet is left before the next control event, no request
+        # waits for its connection and half the connections are free: it can be booked now.
+        respond(w, slot, t + r.app_half_s)
     else:
         push(w, t + r.app_half_s, EV_RESPONSE, slot)
 

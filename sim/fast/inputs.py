@@ -1,40 +1,13 @@
-"""What the compiled loop consumes: arrivals, and samples drawn ahead in pools, one per named
-stream. Arrivals are drawn exactly as the reference engine draws them (the same streams, in
-one-second chunks): for the same seed both engines see the same requests."""
+"""What the compiled loop consumes besides the arrivals (sim.workload.ArrivalStream): samples
+drawn ahead in pools, one per named stream."""
 from __future__ import annotations
 
 import numpy as np
 
 from sim.schema import Dist, Scenario
 from sim.streams import Streams, draw
-from sim.workload import OperationChooser, arrival_times, rate_curve
 
 POOL = 1 << 16  # samples kept per stream
-
-
-class Arrivals:
-    """The reference's arrival process (sim.engine._arrivals), `span_s` seconds at a time."""
-
-    def __init__(self, scenario: Scenario, streams: Streams):
-        self.curve = rate_curve(scenario.workload.arrivals)
-        self.rng = streams.rng("arrivals")
-        self.chooser = OperationChooser(scenario.workload, streams.rng("mix"))
-        self.end = scenario.simulation.duration_s
-        self.t = 0.0
-
-    def next(self, span_s: float) -> tuple[np.ndarray, np.ndarray, float]:
-        """(times, operation indices, the time up to which arrivals are now drawn)."""
-        times, ops = [], []
-        stop = min(self.t + span_s, self.end)
-        while self.t < stop:
-            chunk_end = min(self.t + 1.0, self.end)
-            t = arrival_times(self.curve, self.rng, self.t, chunk_end)
-            times.append(t)
-            ops.append(self.chooser.draw(len(t)))
-            self.t = chunk_end
-        if not times:
-            return np.empty(0), np.empty(0, np.int64), self.t
-        return np.concatenate(times), np.concatenate(ops).astype(np.int64), self.t
 
 
 class Pools:

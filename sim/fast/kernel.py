@@ -1,5 +1,5 @@
 """The compiled event loop: arrivals from a sorted array, every later step of a request an event
-on a binary heap ordered by (time, scheduling order), so the same seed replays the same run."""
+(sim.fast.events) in (time, scheduling order), so the same seed replays the same run."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,8 @@ import math
 from numba import njit
 
 from sim.fast import calls, holds
-from sim.fast.books import BUSY, WAITING, area, arrived, pop, record_arrival
+from sim.fast import events
+from sim.fast.books import BUSY, WAITING, area, arrived, record_arrival
 from sim.fast.layout import (CRASHED, EV_ACKED, EV_CPU_DONE, EV_DB_AT, EV_DB_BACK, EV_FAIL,
                              EV_LB_GRANTED, EV_PG_SYNCED, EV_REDIS_AT, EV_REDIS_BACK,
                              EV_QUEUE_TIMER, EV_RESPONSE, EV_RETRY, EV_WORKER, EV_WORKER_GRANTED,
@@ -79,12 +80,13 @@ def advance(w, until, budget):
     buffer must be grown or the pools refilled first (then call again). No step fills more than
     MARGIN of a buffer or draws more than the pools' reserve."""
     g, ht = w.g[0], w.heap_t
+    g.until = until
     heap_room, inc_room, brk_room = ht.shape[0] - MARGIN, w.incident.shape[1] - MARGIN, w.breaker.shape[1] - MARGIN
     next_t = w.arr_t[g.next_arr] if g.next_arr < g.n_arr else math.inf
     while True:
         if g.drawn >= budget or g.heap_n >= heap_room or g.n_inc >= inc_room or g.n_brk >= brk_room:
             return NEEDS_SERVICE
-        th = ht[0] if g.heap_n > 0 else math.inf
+        th, source = events.earliest(w)
         if next_t >= until and th >= until:
             g.now = until
             for s in w.redis:
@@ -99,7 +101,7 @@ def advance(w, until, budget):
             g.next_arr += 1
             next_t = w.arr_t[g.next_arr] if g.next_arr < g.n_arr else math.inf
             continue
-        t, kind, slot, rid = pop(w)
+        t, kind, slot, rid = events.pop(w, source)
         g.now = t
         if kind == EV_QUEUE_TIMER:
             holds.queue_timer(w, slot, t)

@@ -16,7 +16,7 @@ STATE_CODE = {"up": UP, "crashed": CRASHED, "hung": HUNG, "off": OFF}
 # events: what a request does at the event's time
 (EV_LB_GRANTED, EV_WORKER, EV_WORKER_GRANTED, EV_RETRY, EV_CPU_DONE, EV_REDIS_AT, EV_REDIS_BACK,
  EV_ACKED, EV_DB_AT, EV_DB_BACK, EV_PG_SYNCED, EV_RESPONSE, EV_FAIL,
- EV_QUEUE_TIMER) = range(14)  # the last: a station's, not a request's
+ EV_QUEUE_TIMER, N_EVENT_KINDS) = range(15)  # EV_QUEUE_TIMER: a station's, not a request's
 
 # where a request waits, for the books at the end of the run
 NOWHERE, IN_LB_QUEUE, IN_WORKER_QUEUE = 0, 1, 2
@@ -45,7 +45,7 @@ STATION = np.dtype([
     ("batch_t", "f8"), ("batch_s", "f8"),  # a replica's open batch: its tick time and work
     # books over the measured window, as sim.station.Station's counters
     ("arrivals", "i8"), ("departures", "i8"), ("rejected", "i8"), ("abandoned", "i8"),
-    ("waited", "i8"), ("sojourn_s", "f8"), ("hist_s", "f8"), ("busy_s", "f8"), ("queue_s", "f8")])
+    ("waited", "i8"), ("sojourn_s", "f8"), ("hist_s", "f8"), ("busy_s", "f8"), ("queue_s", "f8")], align=True)
 
 REQUEST = np.dtype([
     ("rid", "i8"),                     # -1: a free slot
@@ -59,22 +59,22 @@ REQUEST = np.dtype([
     # the call in progress: its station (the Redis master for all its trips), the station's
     # epoch on arrival, when it began, half its round trip, its departure, what it is for
     ("call_st", "i8"), ("call_ep", "i8"), ("call_t0", "f8"), ("half_s", "f8"), ("call_dep", "f8"),
-    ("call_what", "i8"), ("call_pool", "i8"), ("acked_t", "f8"), ("reason", "i8")])
+    ("call_what", "i8"), ("call_pool", "i8"), ("acked_t", "f8"), ("reason", "i8")], align=True)
 SESSION, READS, WRITES = 0, 1, 2
 
 
 OPERATION = np.dtype([("cpu_pool", "i8"), ("commands", "i8"), ("pipelined", "i8"),
-                      ("write", "i8"), ("db_reads", "i8"), ("db_writes", "i8")])
+                      ("write", "i8"), ("db_reads", "i8"), ("db_writes", "i8")], align=True)
 
 GLOBALS = np.dtype([
-    ("now", "f8"), ("heap_n", "i8"), ("seq", "i8"), ("free_n", "i8"), ("rid", "i8"),
+    ("now", "f8"), ("until", "f8"), ("heap_n", "i8"), ("seq", "i8"), ("free_n", "i8"), ("rid", "i8"),
     ("next_arr", "i8"), ("n_arr", "i8"),
     ("vip", "i8"), ("master", "i8"), ("primary", "i8"), ("good_replicas", "i8"), ("n_rot", "i8"),
     ("rr_app", "i8"), ("rr_read", "i8"),
     ("brk_state", "i8"), ("brk_consec", "i8"), ("brk_trial", "i8"), ("brk_opened", "f8"),
     ("n_brk", "i8"), ("fallbacks", "i8"), ("writes", "i8"), ("completed", "i8"), ("latency_s", "f8"),
     ("redis_acks", "i8"), ("redis_commands", "i8"), ("pg_acks", "i8"), ("n_inc", "i8"),
-    ("drawn", "i8")])                  # samples drawn since the pools were last refilled
+    ("drawn", "i8")], align=True)                  # samples drawn since the pools were last refilled
 
 CONFIG = np.dtype([
     ("retries", "i8"), ("redispatch", "i8"), ("leastconn", "i8"),
@@ -88,7 +88,7 @@ CONFIG = np.dtype([
     # sample pools by purpose
     ("p_lb", "i8"), ("p_net_app", "i8"), ("p_net_redis", "i8"), ("p_net_db", "i8"),
     ("p_redis_rt", "i8"), ("p_redis_cmd", "i8"), ("p_db_write", "i8"), ("p_db_read", "i8"),
-    ("p_route", "i8"), ("p_repl", "i8")])
+    ("p_route", "i8"), ("p_repl", "i8")], align=True)
 
 
 # The World: every array of one replication, in one struct passed by reference. (A NamedTuple
@@ -101,6 +101,7 @@ FIELDS = (
     "redis", "readers", "shards", "lbs",  # station indices by role
     "rq", "free_slots",
     "heap_t", "heap_i",  # the event heap: times; [i, 0 seq | 1 kind | 2 slot | 3 rid]
+    "lane_t", "lane_i", "lane_n",  # event lanes: times; [lane, i, 0 seq | 1 slot | 2 rid]; [lane, head | tail]
     "pools", "cursor", "const",  # [pool, i] samples in seconds; next sample; NaN or a constant
     "arr_t", "arr_op",           # the arrivals drawn so far and not yet run
     # books

@@ -21,7 +21,7 @@ def pg_failover(env, control, nodes, cfg: PgFailover, log: WriteLog, rng):
     while True:
         primary = control.pg_primary
         while primary.up:
-            yield env.timeout(0.1)
+            yield primary.state_change()
         t_fail = primary.changed_at
         yield env.timeout(max(0.0, t_fail + _detection_delay(t_fail, cfg, rng) - env.now))
         if primary.up:
@@ -31,7 +31,7 @@ def pg_failover(env, control, nodes, cfg: PgFailover, log: WriteLog, rng):
         if not replicas:
             control.log("postgres", "no replica to promote")
             while not primary.up:
-                yield env.timeout(1.0)
+                yield primary.state_change()
             continue
         yield env.timeout(cfg.promote_s)
         if not cfg.synchronous:  # commits not yet streamed to the replica are gone

@@ -68,7 +68,7 @@ def sentinel(env, control, nodes, cfg: Sentinel, repl: Replication, log: WriteLo
     while True:
         master = control.redis_master
         while master.up:
-            yield env.timeout(TIMER_S)
+            yield master.state_change()
         t_fail = master.changed_at
         sdown, odown = _down_timeline(t_fail, master.state, phases, cfg, rng)
         t_odown = odown.min()

@@ -1,0 +1,127 @@
+"""The fast engine against the reference: an exact event log of a tiny scenario, and agreement on
+every shipped scenario and on the failure matrix.
+
+Agreement, as the fast engine's contract states it: its mean throughput, p50, p99, failed
+requests and lost writes over the replications fall inside the reference engine's 95%
+confidence interval (a figure the reference gives the same in every replication must be matched
+exactly). Both engines draw arrivals and samples from the same named streams, so they are
+compared on common random numbers: the check has no statistical slack to hide a bias in."""
+import math
+
+import pytest
+
+import sim.workload
+from sim import failure_matrix, runner
+from sim.schema import Scenario
+from sim.stats import ci95
+from tests.helpers import ENGINES, shortened
+
+ZERO = {"dist": "deterministic", "mean_ms": 0}
+
+
+def fixed(ms: float) -> dict:
+    return {"dist": "deterministic", "mean_ms": ms}
+
+
+def tiny(engine: str) -> Scenario:
+    """One balancer, one app server of 1 core and 2 workers, one Redis; every time deterministic.
+    A harmless 'slow x1' failure turns on the recording of every completion's latency."""
+    return Scenario.model_validate({
+        "name": "tiny", "architecture": "redis_single",
+        "workload": {"arrivals": {"kind": "constant", "rate_rps": 1}, "mix": {"session_update": 1.0},
+                     "operations": {"session_update": {"cpu": fixed(1.0)}}},
+        "topology": {"load_balancers": {"count": 1, "service": fixed(0.05)},
+                     "app_servers": {"count": 1, "min_count": 1, "cores": 1, "workers": 2},
+                     "redis": {"replicas": 0, "sentinels": 0, "roundtrip_service": fixed(0.008),
+                               "command_service": fixed(0.002)},
+                     "network": {"lb_app_rtt": fixed(0.2), "app_redis_rtt": fixed(0.2),
+                                 "app_db_rtt": fixed(0.2)}},
+        "failures": [{"name": "trace", "component": "app-1", "kind": "slow", "slow_factor": 1.0,
+                      "at_s": 0.05}],
+        "simulation": {"duration_s": 1, "warmup_s": 0, "replications": 1, "engine": engine}})
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_tiny_scenario_exact_event_log(engine, monkeypatch):
+    """Requests A and B at 100 ms, C at 100.5 ms. Each takes 0.05 ms of proxying, 0.1 ms to the app
+    server, 1 ms of CPU, 0.1 ms to Redis, 0.016 ms there (8 us + 4 commands x 2 us), 0.1 ms back,
+    0.1 ms to the client: 1.466 ms alone.
+    - A: worker 1 at 100.15, CPU 100.15-101.15, Redis 101.25-101.266, done 101.466 (1.466 ms).
+    - B: worker 2 at 100.15, waits for the core until 101.15, CPU to 102.15, Redis 102.25-102.266,
+      done 102.466 (2.466 ms).
+    - C: at the workers at 100.65, both busy; A releases its worker at 101.366; the core is B's
+      until 102.15, CPU to 103.15, Redis 103.25-103.266, done 103.466 (2.966 ms)."""
+    def three_requests(curve, rng, t0, t1):
+        import numpy as np
+        times = np.array([0.1, 0.1, 0.1005])
+        return times[(times >= t0) & (times < t1)]
+    monkeypatch.setattr(sim.workload, "arrival_times", three_requests)
+    scenario = tiny(engine)
+    raw = runner.engine(scenario)(scenario, 0)
+    done_at, latency = raw["incident"]
+    assert done_at == pytest.approx([0.101466, 0.102466, 0.103466], abs=1e-12)
+    assert latency == pytest.approx([0.001466, 0.002466, 0.002966], abs=1e-12)
+    workers = raw["nodes"]["app-1"]
+    assert workers["waited_fraction"] == pytest.approx(1 / 3)
+    # worker-seconds: A 100.15-101.366, B 100.15-102.366, C 101.366-103.366, over a 1 s window
+    assert workers["utilisation"] * 2 == pytest.approx(0.001216 + 0.002216 + 0.002, abs=1e-12)
+    assert raw["totals"] == {"arrived": 3, "completed": 3, "failed": 0, "in_flight": 0}
+
+
+def figures(raw: dict) -> dict:
+    h = raw["latency_hist"]
+    return {"throughput_rps": raw["completed_in_window"] / raw["window_s"],
+            "p50_ms": h.quantile_s(0.5) * 1000, "p99_ms": h.quantile_s(0.99) * 1000,
+            "failed": raw["failed_in_window"], "lost_writes": sum(w["count"] for w in raw["lost_writes"])}
+
+
+def assert_inside(reference: list[dict], fast: list[dict], where: str):
+    for key in reference[0]:
+        ref = ci95([f[key] for f in reference])
+        mean = sum(f[key] for f in fast) / len(fast)
+        lo, hi = ref["ci95"]
+        if lo is None:
+            lo = hi = ref["mean"]
+        if math.isnan(mean) and math.isnan(ref["mean"] if ref["mean"] is not None else math.nan):
+            continue
+        assert lo - 1e-9 <= mean <= hi + 1e-9, f"{where} {key}: fast {mean} outside reference [{lo}, {hi}]"
+
+
+def on(engine: str, scenario: Scenario) -> Scenario:
+    data = scenario.model_dump()
+    data["simulation"]["engine"] = engine
+    return Scenario.model_validate(data)
+
+
+@pytest.mark.parametrize("name", ["peak", "average", "db-fleet", "redis-single", "day", "flash-sale"])
+def test_fast_engine_agrees_on_every_shipped_scenario(name):
+    """Each shipped scenario, its first 5 s (1 s of warm-up), 4 replications on each engine."""
+    scenario = shortened(name, duration_s=5, warmup_s=1, replications=4)
+    reference = [figures(r) for r in runner.simulate(on("reference", scenario))[0]]
+    fast = [figures(r) for r in runner.simulate(on("fast", scenario))[0]]
+    assert_inside(reference, fast, name)
+
+
+def test_fast_engine_agrees_on_the_failure_matrix():
+    """The failure matrix at 500 requests/s, each failure at 5 s in a 40 s run, 3 replications:
+    detection, downtime, RTO, failed requests and lost writes of every failure agree, and so
+    does the run without failures."""
+    data = shortened("failure-matrix", duration_s=40, warmup_s=2, replications=3).model_dump()
+    data["workload"]["arrivals"]["rate_rps"] = 500
+    for failure in data["failures"]:
+        failure["at_s"] = 5.0
+        if failure["repair_after_s"]:
+            failure["repair_after_s"] = 10.0
+    scenario = Scenario.model_validate(data)
+    reports = {engine: failure_matrix.run(on(engine, scenario)) for engine in ENGINES}
+    ref, fast = reports["reference"], reports["fast"]
+    for key in ("throughput_rps", "error_rate"):
+        assert_inside([{key: ref["metrics"][key]["mean"]}], [{key: fast["metrics"][key]["mean"]}], key)
+    for a, b in zip(ref["failures"], fast["failures"]):
+        for key in ("detection_s", "downtime_s", "rto_s", "failed_requests", "lost_writes"):
+            lo, hi = a[key]["ci95"] if a[key]["ci95"][0] is not None else (a[key]["mean"],) * 2
+            mean = b[key]["mean"]
+            if mean is None or lo is None:
+                assert mean is None and a[key]["mean"] is None, f"{a['name']} {key}"
+                continue
+            assert lo - 1e-9 <= mean <= hi + 1e-9, f"{a['name']} {key}: fast {mean} outside [{lo}, {hi}]"
