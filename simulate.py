@@ -2,11 +2,13 @@
 """sessionsim command line.
 
   python simulate.py SCENARIO [--out DIR] [--seed N] [--replications N] [--duration SECONDS]
+                              [--warmup SECONDS] [--engine fast|reference] [--force] [--quiet]
   python simulate.py validate SCENARIO [--resolved]
   python simulate.py compare SCENARIO... [--out DIR]
   python simulate.py schema [--out FILE]
   python simulate.py calibrate --redis URL [--postgres URL] [--out DIR]
-  python simulate.py lab sentinel [options]
+  python simulate.py replay --redis URL --calibration FILE [--scenario SCENARIO] [--rate-rps N]
+  python simulate.py lab sentinel [SCENARIO] [--kill crash|hang] [--out DIR]
 
 Exit status: 0 on success, 2 on invalid input (a one-line message, never a traceback).
 """

@@ -22,9 +22,20 @@ def summary(report: dict) -> str:
     title = (f"{name(report)}: {scenario.get('architecture', '?')}, "
              f"{report.get('replications', '?')} replications, seed {report.get('seed', '?')}")
     text = title + "\n" + fmt.table(["figure", "mean (95% CI)"], rows, align="ll", style="plain")
+    if report.get("failures"):
+        text += "\n\n" + _failures(report["failures"])
     failed = sum(fmt.mean(f) or 0 for f in (report.get("failure_reasons") or {}).values())
     if failed:
         reasons = ", ".join(f"{k} {fmt.num(fmt.mean(v))}"
                             for k, v in dig(report, "failure_reasons", default={}).items())
         text += f"\nfailures per replication by reason: {reasons}"
     return text
+
+
+def _failures(failures: list[dict]) -> str:
+    """The failure matrix in a few columns (report.md has all of them, with the claims)."""
+    rows = [[f["name"], fmt.figure(f.get("detection_s"), "s"), fmt.figure(f.get("rto_s"), "s"),
+             fmt.figure(f.get("downtime_s"), "s"), fmt.figure(f.get("failed_requests")),
+             fmt.figure(f.get("lost_writes")), f.get("verdict", fmt.DASH)] for f in failures]
+    return fmt.table(["failure", "detection", "RTO", "downtime", "failed requests", "writes lost",
+                      "verdict"], rows, align="lllllll", style="plain")

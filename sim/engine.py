@@ -114,14 +114,18 @@ def recorder(scenario: Scenario) -> Recorder:
                     scenario.incidents.bin_s, scenario.objectives.p99_latency_ms / 1000, first_failure)
 
 
+def setup(scenario: Scenario, replication: int):
+    """What both engines start a replication with: (env, streams, nodes, control plane, recorder)."""
+    env = simpy.Environment()
+    nodes = topology.build(env, scenario)
+    return (env, Streams(scenario.simulation.seed, replication), nodes,
+            ControlPlane(env, scenario, nodes), recorder(scenario))
+
+
 def run_replication(scenario: Scenario, replication: int, progress=None) -> dict:
     """Runs one replication; returns its raw figures (picklable) for the runner to aggregate."""
     sim = scenario.simulation
-    env = simpy.Environment()
-    streams = Streams(sim.seed, replication)
-    nodes = topology.build(env, scenario)
-    control = ControlPlane(env, scenario, nodes)
-    rec = recorder(scenario)
+    env, streams, nodes, control, rec = setup(scenario, replication)
     path = RequestPath(env, scenario, control, streams, rec)
     env.process(_arrivals(env, path, arrival_stream(scenario, streams)))
     if scenario.topology.redis:

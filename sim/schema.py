@@ -249,7 +249,8 @@ class Simulation(Strict):
     @model_validator(mode="after")
     def _window(self):
         if self.warmup_s >= self.duration_s:
-            raise ValueError("warmup_s must be shorter than duration_s")
+            raise ValueError(f"warmup_s ({self.warmup_s:g} s) must be shorter than duration_s "
+                             f"({self.duration_s:g} s)")
         return self
 
 
@@ -290,7 +291,7 @@ class Scenario(Strict):
             if t.redis is None:
                 raise ValueError(f"architecture {self.architecture} needs topology.redis")
             if t.db_fleet is not None:
-                raise ValueError(f"topology.db_fleet is only for architecture db_fleet")
+                raise ValueError("topology.db_fleet is only for architecture db_fleet")
         if self.architecture == "redis_single" and (t.redis.replicas or t.redis.sentinels):
             raise ValueError("redis_single has no replicas and no sentinels")
         if self.architecture == "redis_ha" and not (t.redis.replicas and t.redis.sentinels):

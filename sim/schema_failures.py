@@ -84,7 +84,7 @@ class Sentinel(Strict):
     parallel_syncs: PositiveInt = 1          # doc
     ping_period_s: PositiveFloat = 1.0       # Redis: PING every second
     info_period_s: PositiveFloat = 1.0       # Redis: INFO every second during a failover
-    max_desync_s: PositiveFloat = 1.0        # Redis: SENTINEL_MAX_DESYNC, random start delay
+    max_desync_s: PositiveFloat = 1.0        # Redis: SENTINEL_MAX_DESYNC, spreads failover retries
     replica_sync_s: PositiveFloat = 1.0      # assumption: a replica's resync to the new master
     client_discovery_s: PositiveFloat = 0.05  # assumption: a client asks the Sentinels again
 

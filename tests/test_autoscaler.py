@@ -4,9 +4,13 @@ A small app tier makes the rules bite at low load: servers of 1 core and 10 ms o
 carry 100 requests/s each. Rules are evaluated every 10 s over the last 10 s."""
 import pytest
 
-from sim.engine import run_replication
+from sim.runner import engine
 from sim.scenario import load
 from sim.schema import Scenario
+
+
+def run_replication(s: Scenario, replication: int) -> dict:
+    return engine(s)(s, replication)  # the default engine; the autoscaler is control plane
 
 
 def tier(rate_rps: float, count: int, duration_s: float, failures=(), **autoscaler) -> Scenario:

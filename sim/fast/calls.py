@@ -239,7 +239,7 @@ def db_at(w, slot, t):
 
 @njit(cache=True)
 def db_back(w, slot, t):
-    g, c, r = w.g[0], w.c[0], w.rq[slot]
+    c, r = w.c[0], w.rq[slot]
     if lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep):
         fail(w, slot, DB_REASONS + 4 * r.call_what + LOST, t)
     elif r.step == SESSION:

@@ -8,17 +8,14 @@ log, the autoscaler's probe) brings it up to the control plane's clock first.
 from __future__ import annotations
 
 import numpy as np
-import simpy
 
-from sim import mechanisms, topology
-from sim.control import ControlPlane
-from sim.engine import arrival_stream, recorder
+from sim import mechanisms
+from sim.engine import arrival_stream, setup
 from sim.failures import inject
 from sim.fast import build, kernel, results
 from sim.fast.inputs import POOL, Pools, pool_streams
 from sim.fast.layout import IN_WORKER_QUEUE
 from sim.schema import Scenario
-from sim.streams import Streams
 
 BREAKER_EVENTS = (((1, "app", "breaker opened", "detected"), (1, "app", "session traffic to PostgreSQL", "action")),
                   ((0, "app", "breaker closed: session traffic back to Redis", "recovered"),))
@@ -116,11 +113,7 @@ class Driver:
 def run_replication(scenario: Scenario, replication: int, progress=None) -> dict:
     """The same raw figures as sim.engine.run_replication, from the compiled request path."""
     sim = scenario.simulation
-    env = simpy.Environment()
-    streams = Streams(sim.seed, replication)
-    nodes = topology.build(env, scenario)
-    control = ControlPlane(env, scenario, nodes)
-    rec = recorder(scenario)
+    env, streams, nodes, control, rec = setup(scenario, replication)
     stations = nodes.stations()
     arrivals = arrival_stream(scenario, streams)
     pools = Pools(streams, pool_streams(scenario))

@@ -13,8 +13,8 @@ from sim.fast.books import (BUSY, WAITING, area, arrived, departed, fifo, in_win
 from sim.fast.events import push_event
 from sim.fast.layout import (APP_LOST, APP_QUEUE, APP_REFUSED, APP_TIMEOUT, CRASHED, EV_CPU_DONE,
                              EV_FAIL, EV_LB_GRANTED, EV_QUEUE_TIMER, EV_RESPONSE, EV_RETRY,
-                             EV_WORKER, EV_WORKER_GRANTED, HUNG, IN_LB_QUEUE, IN_WORKER_QUEUE, LB_LOST,
-                             LB_QUEUE, NO_APP, NOWHERE, OFF, REDIS_DOWN, REDIS_WAIT, UP)
+                             EV_WORKER, EV_WORKER_GRANTED, HUNG, IN_WORKER_QUEUE, LB_LOST,
+                             NO_APP, NOWHERE, OFF, REDIS_DOWN, REDIS_WAIT, UP)
 
 
 @njit(cache=True)
@@ -100,32 +100,33 @@ def fail(w, slot, reason, t):
 # ---- the balancer's connection ------------------------------------------------------------
 
 @njit(cache=True)
-def hold_lb(w, slot, t):
-    r = w.rq[slot]
-    w.node[r.lb].in_use += 1
-    r.lb_grant, r.waits = t, NOWHERE
+def lb_granted(w, slot, t):
+    w.rq[slot].lb_grant = t
+    route(w, slot, t, sample(w, w.c[0].p_lb))
 
 
 @njit(cache=True)
-def lb_granted(w, slot, t):
-    route(w, slot, t, sample(w, w.c[0].p_lb))
+def release(w, s, grant_t, since, t, granted):
+    """Held station s lets go of a request (held from grant_t, there since `since`); the heads
+    of its queue take the free places, each with a `granted` event (as SimPy grants: no
+    recursion)."""
+    st = w.node[s]
+    st.in_use -= 1
+    area(w, s, BUSY, grant_t, t)
+    departed(w, s, since, t)
+    while st.qlen > 0 and st.in_use < st.cap:
+        nxt = st.qhead
+        unlink(w, s, nxt)
+        area(w, s, WAITING, w.rq[nxt].q_since, t)
+        st.in_use += 1
+        push(w, t, granted, nxt)
 
 
 @njit(cache=True)
 def release_lb(w, slot, t):
     r = w.rq[slot]
-    s = r.lb
-    st = w.node[s]
-    st.in_use -= 1
-    area(w, s, BUSY, r.lb_grant, t)
-    departed(w, s, r.t0, t)
+    release(w, r.lb, r.lb_grant, r.t0, t, EV_LB_GRANTED)
     r.lb_grant = -1.0
-    while st.qlen > 0 and st.in_use < st.cap:
-        nxt = st.qhead
-        unlink(w, s, nxt)
-        area(w, s, WAITING, w.rq[nxt].q_since, t)
-        hold_lb(w, nxt, t)
-        push(w, t, EV_LB_GRANTED, nxt)  # an event, as SimPy's grant: no recursion
 
 
 @njit(cache=True)
@@ -183,23 +184,17 @@ def worker_arrives(w, slot, t):
             st.rejected += 1
         fail(w, slot, APP_QUEUE, t)
     elif st.in_use < st.cap:
-        hold_worker(w, slot, t)
+        st.in_use += 1
         worker_granted(w, slot, t)
     else:
         enqueue(w, s, slot, t, IN_WORKER_QUEUE)
 
 
 @njit(cache=True)
-def hold_worker(w, slot, t):
-    r = w.rq[slot]
-    w.node[w.apps[r.app, 0]].in_use += 1
-    r.w_grant, r.waits = t, NOWHERE
-
-
-@njit(cache=True)
 def worker_granted(w, slot, t):
-    """The worker computes on a core (the cores a FIFO station)."""
+    """The worker is the request's: it computes on a core (the cores a FIFO station)."""
     r = w.rq[slot]
+    r.w_grant = t
     s = w.apps[r.app, 1]
     state = w.node[s].state
     if state == CRASHED or state == OFF:
@@ -212,18 +207,8 @@ def worker_granted(w, slot, t):
 @njit(cache=True)
 def release_worker(w, slot, t):
     r = w.rq[slot]
-    s = w.apps[r.app, 0]
-    st = w.node[s]
-    st.in_use -= 1
-    area(w, s, BUSY, r.w_grant, t)
-    departed(w, s, r.w_since, t)
+    release(w, w.apps[r.app, 0], r.w_grant, r.w_since, t, EV_WORKER_GRANTED)
     r.w_grant = -1.0
-    while st.qlen > 0 and st.in_use < st.cap:
-        nxt = st.qhead
-        unlink(w, s, nxt)
-        area(w, s, WAITING, w.rq[nxt].q_since, t)
-        hold_worker(w, nxt, t)
-        push(w, t, EV_WORKER_GRANTED, nxt)
 
 
 @njit(cache=True)

@@ -38,7 +38,7 @@ def arrive(w, t, op):
     r.lb, r.lb_ep = lb, w.node[lb].epoch
     arrived(w, lb, t)
     if w.node[lb].in_use < w.node[lb].cap:
-        holds.hold_lb(w, slot, t)
+        w.node[lb].in_use += 1
         holds.lb_granted(w, slot, t)
     else:
         holds.enqueue(w, lb, slot, t, IN_LB_QUEUE)
