@@ -19,7 +19,7 @@ from .keys import KeySpace, refuse_non_empty
 from .memory import measure_memory
 from .operations import REDIS_OPERATIONS, redis_op, send
 from .postgres import SchemaExistsError, measure_postgres, schema_exists
-from .target import BackendError, connect_postgres, connect_redis, mask_url
+from .target import connect_postgres, connect_redis, mask_url, refuse_existing
 
 FORMAT = "sessionsim-calibration/1"
 TOKENS = 1000  # distinct session tokens the load cycles through
@@ -31,9 +31,7 @@ CLAIMS_FILE = "claims.md"
 
 def preflight(redis_url: str, postgres_url: str | None, out_dir: Path, force: bool):
     """Fail fast, before any write: returns the connected Redis client."""
-    out = Path(out_dir) / OUT_FILE
-    if out.exists() and not force:
-        raise BackendError(f"{out} already exists; refusing to overwrite it (use --force)")
+    refuse_existing([Path(out_dir) / OUT_FILE], force)
     client = connect_redis(redis_url)
     refuse_non_empty(client, force, f"Redis database {mask_url(redis_url)}")
     if postgres_url:
@@ -141,8 +139,7 @@ def write_outputs(calibration: dict, out_dir: Path, force: bool) -> tuple[Path, 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / OUT_FILE
-    if path.exists() and not force:
-        raise BackendError(f"{path} already exists; refusing to overwrite it (use --force)")
+    refuse_existing([path], force)
     path.write_text(json.dumps(calibration, indent=1) + "\n")
     table = claims.to_markdown(claims.evaluate(calibration))
     (out_dir / CLAIMS_FILE).write_text("# The document's claims, measured\n\n"

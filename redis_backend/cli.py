@@ -10,7 +10,7 @@ import redis
 
 from sim.errors import UserError
 
-from .target import BackendError, mask_secrets, url_password
+from .target import BackendError, mask_secrets, refuse_existing, url_password
 
 try:
     from psycopg import Error as _PgError
@@ -168,9 +168,7 @@ def _lab(args) -> int:
     from . import lab_sim
     from .lab import DEFAULTS, lab_table, run_sentinel_lab
     outs = [args.out / "lab.json", args.out / "lab.md"]
-    for out in outs:
-        if out.exists() and not args.force:
-            raise BackendError(f"{out} already exists; refusing to overwrite it (use --force)")
+    refuse_existing(outs, args.force)
     scenario = load_scenario(args.scenario) if args.scenario else None
     flags = {"down_after_ms": args.down_after_ms, "quorum": args.quorum,
              "failover_timeout_ms": args.failover_timeout_ms,

@@ -19,7 +19,7 @@ from . import __version__, measure
 from .keys import KeySpace, refuse_non_empty
 from .predict import comparison, load_calibration, predict, replay_scenario, to_markdown
 from .replay import drive, summarise
-from .target import BackendError, connect_redis, mask_url
+from .target import BackendError, connect_redis, mask_url, refuse_existing
 
 FORMAT = "sessionsim-replay/1"
 OUT_FILE, TABLE_FILE, PROBE_FILE = "replay.json", "replay.md", "host-probe.json"
@@ -31,10 +31,7 @@ def run_replay(redis_url: str, calibration: Path, scenario_file: Path | None, ra
                duration_s: float, warmup_s: float, clients: int, seed: int,
                replications: int, out_dir: Path, force: bool, on_step=None) -> dict:
     step = on_step or (lambda text: None)
-    for name in (OUT_FILE, TABLE_FILE, PROBE_FILE):
-        out = Path(out_dir) / name
-        if out.exists() and not force:
-            raise BackendError(f"{out} already exists; refusing to overwrite it (use --force)")
+    refuse_existing([Path(out_dir) / name for name in (OUT_FILE, TABLE_FILE, PROBE_FILE)], force)
     if warmup_s >= duration_s:
         raise BackendError(f"--warmup-s {warmup_s:g} must be shorter than --duration-s {duration_s:g}")
     scenario_file = Path(scenario_file or DEFAULT_SCENARIO)
@@ -89,8 +86,7 @@ def write_outputs(result: dict, out_dir: Path, force: bool) -> tuple[Path, str]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / OUT_FILE
-    if path.exists() and not force:
-        raise BackendError(f"{path} already exists; refusing to overwrite it (use --force)")
+    refuse_existing([path], force)
     path.write_text(json.dumps(result, indent=1) + "\n")
     s = result["settings"]
     table = to_markdown(result["comparison"])

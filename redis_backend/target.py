@@ -1,6 +1,7 @@
 """Target URLs: parsing, password masking, and connecting with bounded timeouts."""
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis
@@ -13,6 +14,13 @@ COMMAND_TIMEOUT_S = 5.0
 
 class BackendError(RuntimeError):
     """A one-line, user-facing error: bad input, unreachable server, refused target."""
+
+
+def refuse_existing(paths, force: bool):
+    """Output files are never overwritten without --force."""
+    for path in paths:
+        if Path(path).exists() and not force:
+            raise BackendError(f"{path} already exists; refusing to overwrite it (use --force)")
 
 
 def mask_url(url: str) -> str:

@@ -35,6 +35,11 @@ def file_name(entry: dict) -> str:
     return "incident-" + re.sub(r"[^a-z0-9]+", "-", entry["name"].lower()).strip("-") + ".png"
 
 
+def _tried_in_vain(check: dict) -> bool:
+    """A claim that fails as designed and also under the condition the claims file names."""
+    return "with_condition" in check and check["with_condition"]["verdict"] != "holds"
+
+
 def render(report: dict) -> str:
     """The '## Failure matrix' section: simulated figures, then the claims they are judged against."""
     failures = report.get("failures") or []
@@ -48,8 +53,8 @@ def render(report: dict) -> str:
              fmt.table(header, rows)]
     checks = [[f["name"], c["figure"], c["claimed"], f"{c['op']} {fmt.num(c['value'])}",
                fmt.figure(f.get(c["figure"])), c["verdict"]
-               + (f" (with the condition: {fmt.figure(c['with_condition']['figure'])})"
-                  if "with_condition" in c else "")]
+               + (f"; with {f['condition']['text']}: {fmt.figure(c['with_condition']['figure'])}, "
+                  f"{c['with_condition']['verdict']}" if _tried_in_vain(c) else "")]
               for f in failures for c in f.get("checks", [])]
     if checks:
         parts += ["### The document's claims, judged",

@@ -125,3 +125,17 @@ def test_fast_engine_agrees_on_the_failure_matrix():
                 assert mean is None and a[key]["mean"] is None, f"{a['name']} {key}"
                 continue
             assert lo - 1e-9 <= mean <= hi + 1e-9, f"{a['name']} {key}: fast {mean} outside [{lo}, {hi}]"
+
+
+def test_compiled_histogram_bucket_is_the_reference_one():
+    """The fast engine's bucket() (a table over frexp, no logarithm) against the LogHistogram's
+    np.searchsorted on its edges: random values over the whole range, every edge and its
+    neighbours one ulp away, and the ends."""
+    import numpy as np
+    from sim.fast.books import EDGES, bucket
+    rng = np.random.default_rng(1)
+    values = np.concatenate([10 ** rng.uniform(-7, 4.5, 50_000), EDGES, np.nextafter(EDGES, 0),
+                             np.nextafter(EDGES, np.inf), [0.0, -1.0, np.inf, np.nan]])
+    expected = np.searchsorted(EDGES, values, side="right")
+    expected[np.isnan(values)] = 0
+    assert [bucket(v) for v in values] == expected.tolist()

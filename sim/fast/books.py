@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from sim.fast.events import push_event
-from sim.histogram import _EDGES, GROWTH, LOW_S
+from sim.histogram import _EDGES, LOW_S
 
 EDGES = _EDGES.copy()
-LOG_LOW, LOG_G = math.log(LOW_S), math.log(GROWTH)
+# bucket() without a logarithm: frexp splits v into m x 2**e (m in [0.5, 1)); cells of 1/1024 of
+# an octave (0.07% wide, inside a 1% bucket) map to the bucket of their lower end, and one edge
+# at most lies inside a cell.
+_CELLS = 1024
+_E0 = math.frexp(LOW_S)[1]
+_N_OCTAVES = math.frexp(float(EDGES[-1]))[1] - _E0 + 1
+
+
+def _cell_table():
+    octave = np.arange(_N_OCTAVES * _CELLS) // _CELLS
+    low = np.ldexp(0.5 + (np.arange(_N_OCTAVES * _CELLS) % _CELLS) / (2 * _CELLS), octave + _E0)
+    return np.searchsorted(EDGES, low, side="right").astype(np.int64)
+
+
+CELL_BUCKET = _cell_table()
 
 
 @njit(cache=True)
@@ -38,11 +53,12 @@ def bucket(v):
     n = EDGES.shape[0]
     if not v >= EDGES[0]:
         return 0
-    i = min(int((math.log(v) - LOG_LOW) / LOG_G) + 1, n)
-    while i < n and EDGES[i] <= v:
+    if v >= EDGES[n - 1]:
+        return n
+    m, e = math.frexp(v)
+    i = CELL_BUCKET[(e - _E0) * _CELLS + int((m - 0.5) * (2 * _CELLS))]
+    while EDGES[i] <= v:
         i += 1
-    while i > 0 and EDGES[i - 1] > v:
-        i -= 1
     return i
 
 

@@ -74,13 +74,21 @@ def redis_at(w, slot, t):
     service = sample(w, c.p_redis_rt)
     for _ in range(op.commands if op.pipelined else 1):
         service += sample(w, c.p_redis_cmd)
+    serve(w, slot, s, t, service, patience, REDIS_TIMEOUT, EV_REDIS_BACK)
+
+
+@njit(cache=True)
+def serve(w, slot, s, t, service, patience, timeout_reason, back):
+    """The call waits at station s and is served, its reply half a round trip later; or it
+    times out after `patience`."""
+    r = w.rq[slot]
     r.call_ep = w.node[s].epoch
     dep = fifo(w, s, t, service, patience)
     if dep < 0:
-        fail(w, slot, REDIS_TIMEOUT, t + patience)
+        fail(w, slot, timeout_reason, t + patience)
     else:
         r.call_dep = dep
-        push(w, dep + r.half_s, EV_REDIS_BACK, slot)
+        push(w, dep + r.half_s, back, slot)
 
 
 @njit(cache=True)
@@ -228,13 +236,7 @@ def db_at(w, slot, t):
     elif state == HUNG:
         fail(w, slot, reason + TIMEOUT, t + c.pool_s)
     else:
-        r.call_ep = w.node[s].epoch
-        dep = fifo(w, s, t, sample(w, r.call_pool), c.pool_s)
-        if dep < 0:
-            fail(w, slot, reason + TIMEOUT, t + c.pool_s)
-        else:
-            r.call_dep = dep
-            push(w, dep + r.half_s, EV_DB_BACK, slot)
+        serve(w, slot, s, t, sample(w, r.call_pool), c.pool_s, reason + TIMEOUT, EV_DB_BACK)
 
 
 @njit(cache=True)
