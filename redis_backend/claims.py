@@ -10,6 +10,8 @@ from typing import Callable
 
 import yaml
 
+from reporting import fmt
+
 CLAIMS_FILE = Path(__file__).resolve().parents[1] / "data" / "claims" / "doc-capacity.yaml"
 OPS = (">=", "<=", "between")
 
@@ -140,12 +142,7 @@ def evaluate(calibration: dict, path: Path = CLAIMS_FILE) -> list[dict]:
 
 
 def to_markdown(rows: list[dict]) -> str:
-    lines = ["| claim | document says | measured | verdict |", "| --- | --- | --- | --- |"]
-    for r in rows:
-        measured = "n/a" if r["measured"] is None else f"{_num(r['measured'])} {r['unit']}"
-        lines.append(f"| {r['text']} | {r['claimed']} | {measured} | {r['verdict']} |")
-    return "\n".join(lines) + "\n"
-
-
-def _num(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+    return fmt.table(["claim", "document says", "measured", "verdict"],
+                     [[r["text"], r["claimed"], None if r["measured"] is None else
+                       f"{fmt.num(r['measured'])} {r['unit']}", r["verdict"]] for r in rows],
+                     align="llrl") + "\n"

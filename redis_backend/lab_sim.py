@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reporting import fmt
 from sim import runner
 from sim.schema import Scenario
 
@@ -130,13 +131,13 @@ def to_markdown(rows: list[dict], settings: dict) -> str:
             f"{settings['failover_timeout_ms']} ms, {settings['replicas']} replicas, "
             f"{settings['write_rate_per_s']:g} writes/s. Times in ms after the failure; "
             "simulated: mean [min-max] over the replications.\n\n")
-    lines = ["| figure | lab (real Sentinels) | simulated | gap | verdict |",
-             "| --- | --- | --- | --- | --- |"]
-    for r in rows:
-        sim = r["simulated"]
-        sim_text = "n/a" if sim is None else f"{sim['mean']:,.0f} [{sim['min']:,.0f}-{sim['max']:,.0f}]"
-        m = "n/a" if r["measured"] is None else f"{r['measured']:,.0f}"
-        gap = "n/a" if r["gap"] is None else f"{r['gap']:+,.0f}"
-        lines.append(f"| {r['figure']} | {m} | {sim_text} | {gap} | {r['verdict']} "
-                     f"(±{r['tolerance']:g}) |")
-    return head + "\n".join(lines) + "\n"
+    def ms(x) -> str | None:
+        return None if x is None else f"{x:,.0f}"
+    table = fmt.table(
+        ["figure", "lab (real Sentinels)", "simulated", "gap", "verdict"],
+        [[r["figure"], ms(r["measured"]),
+          None if r["simulated"] is None else
+          f"{ms(r['simulated']['mean'])} [{ms(r['simulated']['min'])}-{ms(r['simulated']['max'])}]",
+          None if r["gap"] is None else f"{r['gap']:+,.0f}", f"{r['verdict']} (±{r['tolerance']:g})"]
+         for r in rows], align="lrrrl")
+    return head + table + "\n"

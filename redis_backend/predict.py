@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from reporting import fmt
 from sim import runner
 from sim.schema import Scenario
 from sim.streams import empirical_samples
@@ -167,14 +168,6 @@ def comparison(measured: dict, predicted: dict) -> list[dict]:
 
 
 def to_markdown(rows: list[dict]) -> str:
-    lines = ["| figure | predicted | measured | gap |", "| --- | --- | --- | --- |"]
-    for r in rows:
-        gap = "n/a" if r["gap_pct"] is None else f"{r['gap_pct']:+.1f}%"
-        lines.append(f"| {r['figure']} | {_num(r['predicted'])} | {_num(r['measured'])} | {gap} |")
-    return "\n".join(lines) + "\n"
-
-
-def _num(x) -> str:
-    if x is None:
-        return "n/a"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+    return fmt.table(["figure", "predicted", "measured", "gap"],
+                     [[r["figure"], fmt.num(r["predicted"]), fmt.num(r["measured"]),
+                       None if r["gap_pct"] is None else f"{r['gap_pct']:+.1f}%"] for r in rows]) + "\n"
