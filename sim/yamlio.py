@@ -62,11 +62,17 @@ def load_yaml(file) -> tuple[dict, dict]:
     return data, lines
 
 
+DISCRIMINATORS = ("dist", "kind")  # a distribution's or an arrival process's type
+
+
 def merge(base: dict, override: dict) -> dict:
-    """Deep merge: mappings merge key by key, anything else in override replaces base."""
+    """Deep merge: mappings merge key by key, anything else in override replaces base. A mapping
+    that changes its type (`dist`, `kind`) replaces the base's: a lognormal's cv means nothing
+    to the empirical distribution that takes its place."""
     out = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and not any(
+                k in value and value[k] != out[key].get(k) for k in DISCRIMINATORS):
             out[key] = merge(out[key], value)
         else:
             out[key] = value

@@ -130,6 +130,33 @@ def test_error_in_a_base_file_names_the_base(tmp_path, capsys):
     check(tmp_path, capsys, "name: child\nbase: base.yaml\n", "base.yaml:6:", "rate_rps")
 
 
+def test_a_base_merges_field_by_field_until_a_mapping_changes_its_type(tmp_path):
+    """Overriding a field keeps the base's others; switching a distribution's `dist` or the
+    arrivals' `kind` replaces the mapping, so no stale parameter of the old type survives."""
+    from sim.scenario import load
+    (tmp_path / "base.yaml").write_text(GOOD + "topology:\n  postgres:\n"
+                                        "    write_service: {dist: lognormal, mean_ms: 10, cv: 0.5}\n")
+    (tmp_path / "samples.txt").write_text("1.0\n2.0\n")
+    (tmp_path / "child.yaml").write_text(textwrap.dedent("""\
+        name: child
+        base: base.yaml
+        workload:
+          arrivals: {kind: piecewise, points: [{at_s: 0, rate_rps: 10}, {at_s: 60, rate_rps: 20}]}
+        topology:
+          postgres:
+            connections: 4
+            write_service: {dist: empirical, file: samples.txt}
+        """))
+    s = load(tmp_path / "child.yaml")
+    assert s.topology.postgres.connections == 4
+    assert (s.topology.postgres.write_service.mean_ms, s.topology.postgres.write_service.cv) == (None, None)
+    assert s.workload.arrivals.rate_rps is None and s.workload.arrivals.kind == "piecewise"
+    (tmp_path / "same.yaml").write_text("name: same\nbase: base.yaml\ntopology:\n  postgres:\n"
+                                        "    write_service: {dist: lognormal, cv: 1.0}\n")
+    kept = load(tmp_path / "same.yaml").topology.postgres.write_service
+    assert (kept.mean_ms, kept.cv) == (10, 1.0)
+
+
 def test_base_cycle(tmp_path, capsys):
     (tmp_path / "a.yaml").write_text("name: a\nbase: bad.yaml\n")
     check(tmp_path, capsys, "name: b\nbase: a.yaml\n", "cycle")
