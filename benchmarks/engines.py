@@ -38,7 +38,7 @@ wall = time.perf_counter() - started
 h = raw["latency_hist"]
 print(json.dumps({{"wall_s": wall, "requests": raw["totals"]["arrived"],
                    "p50_ms": h.quantile_s(0.5) * 1000, "p99_ms": h.quantile_s(0.99) * 1000,
-                   "failed": raw["totals"]["failed"],
+                   "failed": raw["totals"]["failed"], "bulk": raw.get("bulk_requests", 0),
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
@@ -55,7 +55,8 @@ def show(label: str, r: dict, target_s: float | None = None):
     rate = r["requests"] / r["wall_s"]
     verdict = "" if target_s is None else f"  target <= {target_s:g} s: {'met' if r['wall_s'] <= target_s else 'MISSED'}"
     print(f"{label:44s} {r['wall_s']:8.2f} s wall  {r['requests']:>11,} requests  {rate:>11,.0f} req/s  "
-          f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  peak {r['peak_rss_mb']:,.0f} MB{verdict}")
+          f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  peak {r['peak_rss_mb']:,.0f} MB  "
+          f"in calm stretches {r['bulk'] / r['requests']:.0%}{verdict}")
     return rate
 
 

@@ -139,3 +139,56 @@ def test_compiled_histogram_bucket_is_the_reference_one():
     expected = np.searchsorted(EDGES, values, side="right")
     expected[np.isnan(values)] = 0
     assert [bucket(v) for v in values] == expected.tolist()
+
+
+def _same(a, b, path="raw"):
+    """Equal, floats to 1e-9 relative (the calm stretches add the same terms in another order)."""
+    import numpy as np
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            _same(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, (list, tuple)) and not isinstance(a, str):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{path}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True), path
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), path
+    elif hasattr(a, "counts"):
+        assert a.counts.tolist() == b.counts.tolist(), path
+    else:
+        assert a == b, path
+
+
+RANDOM = {"workload": {"operations": {op: {"cpu": {"dist": "lognormal", "mean_ms": 1.0, "cv": 0.8}}
+                                     for op in ("session_update", "login", "item_view")}},
+          "topology": {"load_balancers": {"service": {"dist": "exponential", "mean_ms": 0.05}},
+                       "redis": {"command_service": {"dist": "gamma", "mean_ms": 0.002, "cv": 2}},
+                       "network": {k: {"dist": "exponential", "mean_ms": 0.2}
+                                   for k in ("lb_app_rtt", "app_redis_rtt", "app_db_rtt")}}}
+
+
+@pytest.mark.parametrize("name, duration_s, failures, overrides", [
+    ("peak", 40, [], {}),
+    ("peak", 40, [], RANDOM),
+    ("peak", 40, [{"name": "f", "component": "redis_master", "kind": "crash", "at_s": 20}], {}),
+    ("average", 60, [{"name": "f", "component": "app_server", "kind": "crash", "at_s": 30}], {}),
+    ("flash-sale", 240, [], {})])
+def test_calm_stretches_in_bulk_change_no_figure(name, duration_s, failures, overrides):
+    """sim.fast.bulk runs calm stretches without the event queue, drawing every sample in the
+    order the event loop draws it: the figures are the event loop's, to the last count (sums of
+    the same terms in another order: 1e-9 relative), also when every time is random and requests
+    overtake each other between tiers. A quarter of the requests at least run in bulk."""
+    from sim.fast.engine import run_replication
+    from sim.yamlio import merge
+    s = shortened(name, duration_s)
+    data = merge(s.model_dump(), overrides)
+    data["failures"] = failures
+    s = Scenario.model_validate(data)
+    events = run_replication(s, 0, bulk=False)
+    bulk = run_replication(s, 0, bulk=True)
+    assert bulk["bulk_requests"] > 0.25 * bulk["totals"]["arrived"]
+    del events["bulk_requests"], bulk["bulk_requests"]
+    _same(events, bulk)

@@ -7,6 +7,10 @@ cores, database connections, replicas) are FIFO queues solved in closed form as 
 them (Kiefer-Wolfowitz); the balancer's connections and the app servers' workers, held for the
 whole request, keep explicit queues with their timeouts.
 
+Calm stretches (sim.fast.bulk), from one moment the system is empty to another, with nothing
+failing or waiting for a held resource, skip the event queue: each station's visits are taken in
+one pass in time order. They give the event loop's figures exactly, faster.
+
 Where it departs from the reference, by design and by at most a round trip:
 - the balancer picks the app server when it grants the connection, not after its proxying time;
 - a request lost in a node that crashed fails when its reply would have come back, half a round

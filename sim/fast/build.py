@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from sim.fast import layout as L
+from sim.fast import stages
 from sim.fast.events import LANE_KINDS, LANE_SIZE
 from sim.fast.inputs import Pools
 from sim.histogram import NBUCKETS
@@ -17,7 +18,7 @@ from sim.workload import rate_curve
 HOLDING = ("load_balancer", "app_server")  # held for a time not known on arrival
 
 
-def config(scenario, pools: Pools, rec, op_names: list[str]) -> np.ndarray:
+def config(scenario, pools: Pools, rec, op_names: list[str], bulk: bool) -> np.ndarray:
     t, mech, sim = scenario.topology, scenario.mechanisms, scenario.simulation
     hc, repl, brk, pgf = mech.health_check, mech.replication, mech.circuit_breaker, mech.pg_failover
     db = t.db_fleet or t.postgres
@@ -47,10 +48,25 @@ def config(scenario, pools: Pools, rec, op_names: list[str]) -> np.ndarray:
         inc_from=math.inf if rec.incident_from_s is None else rec.incident_from_s,
         inc_to=-math.inf if rec.incident_from_s is None else rec.incident_from_s + INCIDENT_SPAN_S,
         # the most any one event draws: a Redis trip's commands, or a write's replica batches
-        reserve=8 + 2 * most_commands * (1 + replicas), **index)
+        reserve=8 + 2 * most_commands * (1 + replicas), **bulk_settings(scenario, bulk), **index)
     for key, value in values.items():
         c[key] = value
     return c
+
+
+def bulk_settings(scenario, enabled: bool) -> dict:
+    """Whether calm stretches may run in bulk (sim.fast.bulk): requests on one path through
+    stations each visited once, nothing waiting on another request's outcome."""
+    t, mech = scenario.topology, scenario.mechanisms
+    ops = scenario.workload.operations.values()
+    ok = (enabled and t.db_fleet is None and t.load_balancers.balance == "roundrobin"
+          and mech.replication.wait_replicas == 0 and not mech.pg_failover.synchronous
+          and all(op.pipelined or op.session_commands <= 1 for op in ops)
+          and all(op.db_reads + op.db_writes <= 1 for op in ops))
+    return dict(bulk=ok, bulk_redis=any(op.session_commands for op in ops),
+                bulk_write=any(op.session_write for op in ops),
+                bulk_db=any(op.db_reads + op.db_writes for op in ops),
+                )
 
 
 def operations(scenario, pools: Pools, op_names: list[str]) -> np.ndarray:
@@ -99,7 +115,25 @@ def books(scenario, rec, n_stations: int, fifo_width: int, seconds: int, n_ops: 
                 pg_acks=np.full(ring, -np.inf), breaker=np.zeros((2, 256)))
 
 
-def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str]) -> L.State:
+BULK = 1 << 18  # candidate requests of one calm stretch
+
+
+def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps: int) -> dict:
+    """The scratch arrays of sim.fast.bulk, and the most samples a request draws per pool."""
+    t = scenario.topology
+    commands = max(op.session_commands for op in scenario.workload.operations.values())
+    draws = np.ones(len(pools.names), np.int64)
+    for name, most in (("service/redis/command", commands),
+                       ("service/replication", commands * (t.redis.replicas if t.redis else 0))):
+        if name in pools.names:
+            draws[pools.index(name)] = most
+    return dict(bdraws=draws, bwork=np.zeros((apps, t.app_servers.workers)),
+                bf=np.zeros((stages.N_BF, BULK)), bi=np.zeros((stages.N_BI, BULK), np.int64),
+                bu=np.zeros(BULK), bbad=np.zeros(BULK, np.int64), border=np.zeros((3, BULK), np.int64),
+                bfree=np.zeros((n_stations, fifo_width)))
+
+
+def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str], bulk: bool) -> L.State:
     index = {id(s): i for i, s in enumerate(stations_list)}
     node, fifo_width, seconds = stations(stations_list, scenario)
     pg = nodes.postgres[1:1 + scenario.topology.postgres.read_replicas] if scenario.topology.postgres else []
@@ -117,14 +151,15 @@ def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str]
     g["free_n"] = slots
     for key in ("vip", "master", "primary"):
         g[key] = -1
-    arrays = dict(g=g, c=config(scenario, pools, rec, op_names), ops=operations(scenario, pools, op_names),
+    arrays = dict(g=g, c=config(scenario, pools, rec, op_names, bulk), ops=operations(scenario, pools, op_names),
                   node=node, rq=rq, free_slots=np.arange(slots, dtype=np.int64)[::-1].copy(),
                   heap_t=np.zeros(1 << 12), heap_i=np.zeros((1 << 12, 4), np.int64),
                   lane_t=np.zeros((len(LANE_KINDS), LANE_SIZE)),
                   lane_i=np.zeros((len(LANE_KINDS), LANE_SIZE, 3), np.int64),
                   lane_n=np.zeros((len(LANE_KINDS), 2), np.int64), pools=pools.values, cursor=pools.cursor,
                   const=pools.const, arr_t=np.empty(0), arr_op=np.empty(0, np.int64),
-                  **roles, **books(scenario, rec, len(stations_list), fifo_width, seconds, len(op_names)))
+                  **roles, **books(scenario, rec, len(stations_list), fifo_width, seconds, len(op_names)),
+                  **bulk_scratch(scenario, pools, len(stations_list), fifo_width, len(nodes.apps)))
     return L.State(arrays)
 
 

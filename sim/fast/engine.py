@@ -13,10 +13,12 @@ from sim import mechanisms
 from sim.engine import arrival_stream, setup
 from sim.failures import inject
 from sim.fast import build, kernel, results
+from sim.fast.build import BULK
 from sim.fast.inputs import POOL, Pools, pool_streams
 from sim.fast.layout import IN_WORKER_QUEUE
 from sim.schema import Scenario
 
+LOAD_AHEAD_S = 60.0
 BREAKER_EVENTS = (((1, "app", "breaker opened", "detected"), (1, "app", "session traffic to PostgreSQL", "action")),
                   ((0, "app", "breaker closed: session traffic back to Redis", "recovered"),))
 
@@ -49,20 +51,29 @@ class Driver:
 
     def advance(self, until: float):
         g = self.w.g
+        g["ctl_until"] = until
         while g["now"][0] < until:
             if self.loaded_to <= g["now"][0]:
-                times, ops, self.loaded_to = self.arrivals.next_chunk()
-                self.w = self.w.replace(arr_t=times, arr_op=ops)
-                g["next_arr"], g["n_arr"] = 0, len(times)
+                self._load()
             while kernel.advance(self.w.world, min(until, self.loaded_to), self.budget) != kernel.DONE:
                 self._service()
         self._breaker_events()
+
+    def _load(self):
+        """The next arrivals, LOAD_AHEAD_S of them: calm stretches end where the arrivals do."""
+        chunks = []
+        while not chunks or (self.loaded_to < self.w.g["now"][0] + LOAD_AHEAD_S and not self.arrivals.done):
+            times, ops, self.loaded_to = self.arrivals.next_chunk()
+            chunks.append((times, ops))
+        self.w = self.w.replace(arr_t=np.concatenate([t for t, _ in chunks]),
+                                arr_op=np.concatenate([o for _, o in chunks]))
+        self.w.g["next_arr"], self.w.g["n_arr"], self.w.g["bulk_after"] = 0, len(self.w.arr_t), 0
 
     def _service(self):
         """Refills the sample pools and grows whatever buffer is short of room."""
         w = self.w
         g = w.g
-        if g["drawn"][0] >= self.budget:
+        if g["drawn"][0] >= self.budget or g["make_room"][0]:
             self.pools.refill()
             g["drawn"] = 0
         grown = {}
@@ -78,10 +89,11 @@ class Driver:
             free[free_n:free_n + n] = np.arange(2 * n - 1, n - 1, -1)
             grown["free_slots"] = free
             g["free_n"] += n
-        if g["n_inc"][0] + kernel.MARGIN >= w.incident.shape[1]:
+        if g["n_inc"][0] + kernel.MARGIN + (BULK if g["make_room"][0] else 0) >= w.incident.shape[1]:
             grown["incident"] = np.concatenate([w.incident, np.zeros_like(w.incident)], axis=1)
         if grown:
             self.w = w.replace(**grown)
+        g["make_room"] = 0
         self._breaker_events()
 
     def _breaker_events(self):
@@ -110,14 +122,15 @@ class Driver:
         return out | {"completed": int(g["completed"][0]), "latency_s": float(g["latency_s"][0])}
 
 
-def run_replication(scenario: Scenario, replication: int, progress=None) -> dict:
-    """The same raw figures as sim.engine.run_replication, from the compiled request path."""
+def run_replication(scenario: Scenario, replication: int, progress=None, bulk: bool = True) -> dict:
+    """The same raw figures as sim.engine.run_replication, from the compiled request path;
+    `bulk`: calm stretches without the event queue (sim.fast.bulk), the same figures faster."""
     sim = scenario.simulation
     env, streams, nodes, control, rec = setup(scenario, replication)
     stations = nodes.stations()
     arrivals = arrival_stream(scenario, streams)
     pools = Pools(streams, pool_streams(scenario))
-    state = build.state(scenario, nodes, stations, rec, pools, arrivals.names)
+    state = build.state(scenario, nodes, stations, rec, pools, arrivals.names, bulk)
     driver = Driver(env, state, arrivals, pools, control, nodes, stations)
     build.mirror(driver.w, control, nodes, stations)
     mechanisms.start(env, scenario, nodes, control, driver, streams, driver.probe)

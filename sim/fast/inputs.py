@@ -7,7 +7,7 @@ import numpy as np
 from sim.schema import Dist, Scenario
 from sim.streams import Streams, draw
 
-POOL = 1 << 16  # samples kept per stream
+POOL = 1 << 18  # samples kept per stream
 
 
 class Pools:

@@ -6,8 +6,7 @@ import math
 
 from numba import njit
 
-from sim.fast import calls, holds
-from sim.fast import events
+from sim.fast import bulk, calls, events, holds
 from sim.fast.books import BUSY, WAITING, area, arrived, record_arrival
 from sim.fast.layout import (CRASHED, EV_ACKED, EV_CPU_DONE, EV_DB_AT, EV_DB_BACK, EV_FAIL,
                              EV_LB_GRANTED, EV_PG_SYNCED, EV_REDIS_AT, EV_REDIS_BACK,
@@ -16,6 +15,7 @@ from sim.fast.layout import (CRASHED, EV_ACKED, EV_CPU_DONE, EV_DB_AT, EV_DB_BAC
 
 DONE, NEEDS_SERVICE = 0, 1
 MARGIN = 64  # room kept in every buffer: no event fills more than this
+BULK_BACKOFF = 1 << 12  # arrivals left to the event loop after a calm stretch was refused
 
 
 @njit(cache=True)
@@ -94,6 +94,16 @@ def advance(w, until, budget):
                     calls.flush_batch(w, s)
             return DONE
         if next_t <= th:
+            if th == math.inf and g.free_n == w.rq.shape[0] and g.next_arr >= g.bulk_after:
+                # nothing in flight: a calm stretch may run in bulk from here
+                taken = bulk.run(w, until, g.ctl_until)
+                if taken < 0:
+                    g.make_room = 1
+                    return NEEDS_SERVICE
+                if taken:
+                    next_t = w.arr_t[g.next_arr] if g.next_arr < g.n_arr else math.inf
+                    continue
+                g.bulk_after = g.next_arr + BULK_BACKOFF
             if g.free_n < MARGIN:
                 return NEEDS_SERVICE
             g.now = next_t

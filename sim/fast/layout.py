@@ -74,7 +74,11 @@ GLOBALS = np.dtype([
     ("brk_state", "i8"), ("brk_consec", "i8"), ("brk_trial", "i8"), ("brk_opened", "f8"),
     ("n_brk", "i8"), ("fallbacks", "i8"), ("writes", "i8"), ("completed", "i8"), ("latency_s", "f8"),
     ("redis_acks", "i8"), ("redis_commands", "i8"), ("pg_acks", "i8"), ("n_inc", "i8"),
-    ("drawn", "i8")], align=True)                  # samples drawn since the pools were last refilled
+    ("drawn", "i8"),                   # samples drawn since the pools were last refilled
+    ("ctl_until", "f8"),               # the control plane may change the topology from then on
+    # calm stretches (sim.fast.bulk): one wants the pools refilled and room for its incident
+    # samples; none is tried before this arrival; the requests that ran in them
+    ("make_room", "i8"), ("bulk_after", "i8"), ("bulk_n", "i8")], align=True)
 
 CONFIG = np.dtype([
     ("retries", "i8"), ("redispatch", "i8"), ("leastconn", "i8"),
@@ -85,6 +89,9 @@ CONFIG = np.dtype([
     ("warmup_s", "f8"), ("duration_s", "f8"), ("bin_s", "f8"), ("slow_s", "f8"), ("step_s", "f8"),
     ("n_steps", "i8"), ("failure_at", "f8"), ("inc_from", "f8"), ("inc_to", "f8"),
     ("reserve", "i8"),                 # samples each pool keeps for the next request
+    # calm stretches (sim.fast.bulk): allowed at all; whether requests call Redis, write
+    # sessions, call a database
+    ("bulk", "i8"), ("bulk_redis", "i8"), ("bulk_write", "i8"), ("bulk_db", "i8"),
     # sample pools by purpose
     ("p_lb", "i8"), ("p_net_app", "i8"), ("p_net_redis", "i8"), ("p_net_db", "i8"),
     ("p_redis_rt", "i8"), ("p_redis_cmd", "i8"), ("p_db_write", "i8"), ("p_db_read", "i8"),
@@ -117,7 +124,11 @@ FIELDS = (
     "incident",     # [0 time | 1 latency, i] completions around the first failure
     "redis_acks",   # ring: times the Redis master applied acknowledged writes
     "pg_acks",      # ring: PostgreSQL commits
-    "breaker")      # [0 time | 1 opened (1) or closed (0), i]
+    "breaker",      # [0 time | 1 opened (1) or closed (0), i]
+    # scratch of sim.fast.bulk, per candidate request: times, codes, session hash, broke a rule;
+    # the orders of its stages; the servers' free times and the workers' release times
+    "bf", "bi", "bu", "bbad", "border", "bfree", "bwork",
+    "bdraws")       # [pool] the most samples one request of a calm stretch draws from it
 
 
 @structref.register

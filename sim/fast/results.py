@@ -52,5 +52,7 @@ def raw(scenario, w, rec, control, nodes, stations, op_names: list[str], app_ser
         series[s.name] = {"utilisation": (bk.busy[i, :seconds] / s.capacity).tolist(),
                           "queue": bk.queue[i, :seconds].tolist()}
     lb_in_system = int(sum(st["in_use"][i] + st["qlen"][i] for i in w.lbs))
-    return result(scenario, rec, control, nodes, figures, {"nodes": series, "app_servers": app_servers},
-                  lb_in_system)
+    out = result(scenario, rec, control, nodes, figures, {"nodes": series, "app_servers": app_servers},
+                 lb_in_system)
+    out["bulk_requests"] = int(w.g["bulk_n"][0])  # how many ran in calm stretches (sim.fast.bulk)
+    return out

@@ -1,0 +1,176 @@
+"""Calm stretches in bulk, without the event queue.
+
+Between two moments when the system is empty (regeneration points), with the topology fixed and
+no request waiting for a held resource, timing out or failing, every request takes the same
+path: a balancer connection, a worker and a core of its app server, the Redis master, at most
+one database call, the response. The network of stations is then feed-forward, so a stretch can
+run stage by stage, each stage one pass over its requests in the order they reach it (nearly
+sorted already: an insertion sort), FIFO stations in closed form as in sim.fast.books.
+
+Every pool of samples is drawn at one stage only, in the order of that stage's arrivals: the
+order the event loop draws it in. Pass 1 (sim.fast.stages) runs the candidates on scratch copies
+of the stations, and this module keeps the longest prefix of whole busy cycles before the first
+request that breaks the rules above; pass 2 enters that prefix in the books and moves the pools
+past its samples. At the end of a busy cycle every station is idle, so the stations need nothing
+else. What it keeps is what the event loop computes from the same samples, to the last count
+(tests/test_engines.py); the rest is left to the event loop.
+"""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from sim.fast import breaker
+from sim.fast.layout import UP
+from sim.fast.stages import APP, DONE, HEAP, RESP, T0, TW, commit, database, front, session
+
+MIN_RUN = 1 << 10  # a stretch shorter than this is left to the event loop
+MARGIN = 64  # as sim.fast.kernel.MARGIN: room every buffer keeps
+
+
+@njit(cache=True)
+def eligible(w):
+    """The topology lets every request take the calm path now."""
+    g, c, node = w.g[0], w.c[0], w.node
+    if not c.bulk or g.vip < 0 or node[g.vip].state != UP or g.n_rot == 0:
+        return False
+    for i in range(g.n_rot):
+        a = w.rot[i]
+        if node[w.apps[a, 0]].state != UP or node[w.apps[a, 1]].state != UP:
+            return False
+    if c.bulk_redis and (g.master < 0 or node[g.master].state != UP
+                         or (c.brk_on and g.brk_state != breaker.CLOSED)
+                         or (c.bulk_write and c.min_replicas > g.good_replicas)):
+        return False
+    return not c.bulk_db or (g.primary >= 0 and node[g.primary].state == UP)
+
+
+@njit(cache=True)
+def _first_bad(w, n, until):
+    """The first candidate (in arrival order) that breaks the calm path's rules, or n: a call
+    timed out, a worker would have been waited for, the response comes after the topology may
+    change."""
+    bf, bi, order, bad, work = w.bf, w.bi, w.border, w.bbad, w.bwork
+    work[:, :] = -math.inf
+    first = n
+    for j in range(n):
+        i = order[0, j]
+        a = bi[APP, i]
+        cap = w.node[w.apps[a, 0]].cap
+        k = 0
+        for x in range(1, cap):
+            if work[a, x] < work[a, k]:
+                k = x
+        if work[a, k] > bf[TW, i]:
+            bad[i] = 1  # all the workers busy: it would have queued
+        work[a, k] = bf[DONE, i]
+        resp = bf[RESP, i]
+        if bad[i] or resp >= until:
+            first = min(first, i)
+    return first
+
+
+@njit(cache=True)
+def _kept(w, n, first, more):
+    """The longest prefix of whole busy cycles before `first`, and before a request that finds
+    every balancer connection taken: k such that every request before k is answered before
+    request k arrives. `more`: the arrival after the candidates, if any, closes the last cycle."""
+    bf, heap = w.bf, w.bf[HEAP]  # a min-heap of the answer times of the requests in flight
+    cap = w.node[w.g[0].vip].cap
+    latest, kept, size = -math.inf, 0, 0
+    for i in range(n + 1):
+        t = bf[T0, i] if i < n else (w.arr_t[w.g[0].next_arr + n] if more else -math.inf)
+        if t > latest:
+            kept, size = i, 0
+        if i >= first or i == n:
+            break
+        while size and heap[0] < t:
+            size -= 1
+            _sift_down(heap, size, heap[size])
+        if size >= cap:
+            break
+        _sift_up(heap, size, bf[RESP, i])
+        size += 1
+        latest = max(latest, bf[RESP, i])
+    return kept
+
+
+@njit(cache=True)
+def _sift_up(heap, i, x):
+    while i > 0 and heap[(i - 1) >> 1] > x:
+        heap[i] = heap[(i - 1) >> 1]
+        i = (i - 1) >> 1
+    heap[i] = x
+
+
+@njit(cache=True)
+def _sift_down(heap, n, x):
+    """Puts x at the root of heap[:n] and lets it sink."""
+    i = 0
+    while 2 * i + 1 < n:
+        c = 2 * i + 1
+        if c + 1 < n and heap[c + 1] < heap[c]:
+            c += 1
+        if heap[c] >= x:
+            break
+        heap[i] = heap[c]
+        i = c
+    if n:
+        heap[i] = x
+
+
+@njit(cache=True)
+def _room(w, t_first):
+    """How many requests the pools (and the incident samples, when the stretch may reach their
+    window) have room for, and whether a service of the buffers would give more."""
+    g, c = w.g[0], w.c[0]
+    room, short = w.bf.shape[1], False
+    for p in range(w.pools.shape[0]):
+        if w.bdraws[p] and w.const[p] != w.const[p]:  # drawn from, and not a constant
+            room = min(room, (w.pools.shape[1] - c.reserve - w.cursor[p]) // w.bdraws[p])
+            short |= w.cursor[p] > 0
+    if t_first < c.inc_to:
+        inc_room = w.incident.shape[1] - MARGIN - g.n_inc
+        short |= inc_room < w.bf.shape[1]
+        room = min(room, inc_room)
+    return room, short
+
+
+@njit(cache=True)
+def run(w, until, ctl_until):
+    """Runs the calm stretch starting at the next arrival (the system empty); returns how many
+    arrivals it took (0: none, the event loop goes on; -1: make room in the buffers first)."""
+    g = w.g[0]
+    if not eligible(w):
+        return 0
+    n = 0
+    while g.next_arr + n < g.n_arr and w.arr_t[g.next_arr + n] < until and n < w.bf.shape[1]:
+        n += 1
+    room, short = _room(w, w.arr_t[g.next_arr])
+    if room < n and short:
+        return -1
+    n = min(n, room)
+    if n < MIN_RUN:
+        return 0
+    cursor, rr_read = w.cursor.copy(), g.rr_read
+    w.bfree[:, :] = w.free
+    w.bbad[:n] = 0
+    front(w, n)
+    session(w, n)
+    database(w, n)
+    first = _first_bad(w, n, ctl_until)
+    more = g.next_arr + n < g.n_arr
+    k = _kept(w, n, first, more)
+    w.cursor[:] = cursor
+    g.rr_read = rr_read
+    if k < MIN_RUN:
+        return 0
+    commit(w, k, n)
+    g.drawn += (w.cursor - cursor).sum()
+    g.rr_app = (g.rr_app + k) % g.n_rot
+    g.rid += k
+    g.next_arr += k
+    g.bulk_n += k
+    g.now = w.bf[T0, k - 1]
+    return k

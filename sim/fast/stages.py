@@ -1,0 +1,209 @@
+"""The stages of a calm stretch (sim.fast.bulk): each one pass over the candidate requests in
+the order they reach it, FIFO stations in closed form on scratch copies of their free times;
+then the books of the stretch kept, as the event loop keeps them."""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from sim.fast.books import (BUSY, WAITING, area, arrived, departed, in_window, record_arrival,
+                            record_completion, ring_add)
+from sim.fast.calls import db_reader, replica_batch
+from sim.fast.layout import UP
+
+# bf rows: per candidate request, its times (s), the halves of its round trips, and the start
+# of its service at the core, Redis and the database
+(T0, PROXY, APP_HALF, TW, CPU_START, CPU_DEP, R_HALF, TR, R_START, R_DEP, TS, D_HALF, TD, D_START,
+ D_DEP, DONE, RESP, HEAP, N_BF) = range(19)
+# bi rows: its operation, app server, database station (-1: none) and the pool of that call
+OP, APP, DB_ST, DB_POOL, N_BI = range(5)
+
+
+@njit(cache=True)
+def _sort(order, n, key):
+    """Stable insertion sort of order[:n] by key[order]: cheap on nearly sorted input."""
+    for i in range(1, n):
+        x = order[i]
+        kx = key[x]
+        j = i - 1
+        while j >= 0 and key[order[j]] > kx:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = x
+
+
+@njit(cache=True)
+def _draw(const, cursor, pools, p):
+    """sim.fast.books.sample on arrays the caller holds; the engine's count of draws (g.drawn) is
+    brought up to date when the stretch is kept."""
+    v = const[p]
+    if v == v:
+        return v
+    i = cursor[p]
+    cursor[p] = i + 1
+    return pools[p, i]
+
+
+@njit(cache=True)
+def _kw(free, node, s, t, service, patience):
+    """sim.fast.books.fifo without the books, on a scratch copy of the servers' free times:
+    (start, departure), or (-1, -1) if it left after waiting `patience`."""
+    cap = node[s].cap
+    k, earliest = 0, free[s, 0]
+    for j in range(1, cap):
+        if free[s, j] < earliest:
+            k, earliest = j, free[s, j]
+    if earliest > t and earliest - t > patience:
+        return -1.0, -1.0
+    start = max(earliest, t)
+    free[s, k] = start + service * node[s].slow
+    return start, free[s, k]
+
+
+@njit(cache=True)
+def front(w, n):
+    """Arrival, balancer, round robin, the worker, the core."""
+    g, c, bf, bi, order = w.g[0], w.c[0], w.bf, w.bi, w.border
+    const, cursor, pools, ops, apps, free, node = w.const, w.cursor, w.pools, w.ops, w.apps, w.bfree, w.node
+    arr_t, arr_op, rot = w.arr_t, w.arr_op, w.rot
+    first, rr, n_rot, p_lb, p_app = g.next_arr, g.rr_app, g.n_rot, c.p_lb, c.p_net_app
+    for i in range(n):
+        bf[T0, i] = arr_t[first + i]
+        bi[OP, i] = arr_op[first + i]
+        bi[APP, i] = rot[(rr + 1 + i) % n_rot]
+        bf[PROXY, i] = _draw(const, cursor, pools, p_lb)
+        bf[APP_HALF, i] = _draw(const, cursor, pools, p_app) / 2
+        bf[TW, i] = bf[T0, i] + bf[PROXY, i] + bf[APP_HALF, i]
+        order[0, i] = i
+    _sort(order[0], n, bf[TW])
+    for j in range(n):
+        i = order[0, j]
+        cpu = _draw(const, cursor, pools, ops[bi[OP, i]].cpu_pool)
+        bf[CPU_START, i], bf[CPU_DEP, i] = _kw(free, node, apps[bi[APP, i], 1], bf[TW, i], cpu, math.inf)
+        order[1, j] = i
+
+
+@njit(cache=True)
+def session(w, n):
+    """The session hash, then the Redis round trip; bbad marks a timed-out call."""
+    g, c, bf, bi, order, bad, u = w.g[0], w.c[0], w.bf, w.bi, w.border, w.bbad, w.bu
+    const, cursor, pools, ops, free, node = w.const, w.cursor, w.pools, w.ops, w.bfree, w.node
+    master, socket_s = g.master, c.socket_s
+    _sort(order[1], n, bf[CPU_DEP])
+    for j in range(n):
+        i = order[1, j]
+        u[i] = _draw(const, cursor, pools, c.p_route)
+        bf[TR, i] = bf[CPU_DEP, i]
+        if ops[bi[OP, i]].commands:
+            bf[R_HALF, i] = _draw(const, cursor, pools, c.p_net_redis) / 2
+            bf[TR, i] += bf[R_HALF, i]
+    _sort(order[1], n, bf[TR])
+    for j in range(n):
+        i = order[1, j]
+        op = ops[bi[OP, i]]
+        bf[TS, i] = bf[CPU_DEP, i]
+        if not op.commands:
+            continue
+        service = _draw(const, cursor, pools, c.p_redis_rt)
+        for _ in range(op.commands if op.pipelined else 1):
+            service += _draw(const, cursor, pools, c.p_redis_cmd)
+        half = bf[R_HALF, i]
+        bf[R_START, i], dep = _kw(free, node, master, bf[TR, i], service, socket_s - half)
+        bf[R_DEP, i], bf[TS, i] = dep, dep + half
+        if dep < 0 or dep + half - bf[CPU_DEP, i] > socket_s:
+            bad[i] = 1
+
+
+@njit(cache=True)
+def database(w, n):
+    """At most one database call: a read on a replica (round robin) or a write on the primary."""
+    g, c, bf, bi, order, bad = w.g[0], w.c[0], w.bf, w.bi, w.border, w.bbad
+    const, cursor, pools, ops, free, node = w.const, w.cursor, w.pools, w.ops, w.bfree, w.node
+    _sort(order[1], n, bf[TS])
+    order[2, :n] = order[1, :n]  # the order the session calls end in: acks, replica batches
+    for j in range(n):
+        i = order[1, j]
+        op = ops[bi[OP, i]]
+        bi[DB_ST, i] = -1
+        bf[TD, i] = bf[DONE, i] = bf[TS, i]
+        if op.db_reads or op.db_writes:
+            bi[DB_ST, i] = db_reader(w, w.bu[i]) if op.db_reads else g.primary
+            bi[DB_POOL, i] = c.p_db_read if op.db_reads else c.p_db_write
+            bf[D_HALF, i] = _draw(const, cursor, pools, c.p_net_db) / 2
+            bf[TD, i] = bf[TS, i] + bf[D_HALF, i]
+    _sort(order[1], n, bf[TD])
+    for j in range(n):
+        i = order[1, j]
+        s = bi[DB_ST, i]
+        if s >= 0:
+            service = _draw(const, cursor, pools, bi[DB_POOL, i])
+            bf[D_START, i], dep = _kw(free, node, s, bf[TD, i], service, c.pool_s)
+            bf[D_DEP, i], bf[DONE, i] = dep, dep + bf[D_HALF, i]
+            bad[i] |= dep < 0
+    for i in range(n):
+        bf[RESP, i] = bf[DONE, i] + bf[APP_HALF, i]
+
+
+@njit(cache=True)
+def _visit(w, s, t, start, dep):
+    """The books of a FIFO station's visit, as sim.fast.books.fifo keeps them."""
+    arrived(w, s, t)
+    if start > t:
+        if in_window(w, t):
+            w.node[s].waited += 1
+        area(w, s, WAITING, t, start)
+    area(w, s, BUSY, start, dep)
+    departed(w, s, t, dep)
+
+
+@njit(cache=True)
+def commit(w, k, n):
+    """The books of the first k candidates, the samples they drew, the state they leave. The
+    stations are idle again when request k arrives: their free times need no update."""
+    g, c, bf, bi = w.g[0], w.c[0], w.bf, w.bi
+    const, cursor, pools = w.const, w.cursor, w.pools
+    for i in range(k):
+        op = w.ops[bi[OP, i]]
+        workers, t0, tw = w.apps[bi[APP, i], 0], bf[T0, i], bf[TW, i]
+        for p in (c.p_lb, c.p_net_app, op.cpu_pool, c.p_route):
+            _draw(const, cursor, pools, p)  # the draws of pass 1 again: the cursors move past them
+        record_arrival(w, t0)
+        arrived(w, g.vip, t0)
+        arrived(w, workers, tw)
+        _visit(w, w.apps[bi[APP, i], 1], tw, bf[CPU_START, i], bf[CPU_DEP, i])
+        if op.commands:
+            for p in (c.p_net_redis, c.p_redis_rt):
+                _draw(const, cursor, pools, p)
+            for _ in range(op.commands if op.pipelined else 1):
+                _draw(const, cursor, pools, c.p_redis_cmd)
+            _visit(w, g.master, bf[TR, i], bf[R_START, i], bf[R_DEP, i])
+        s = bi[DB_ST, i]
+        if s >= 0:
+            if op.db_reads:
+                db_reader(w, w.bu[i])  # the round robin moves on
+            _draw(const, cursor, pools, c.p_net_db)
+            _draw(const, cursor, pools, bi[DB_POOL, i])
+            _visit(w, s, bf[TD, i], bf[D_START, i], bf[D_DEP, i])
+            if op.db_writes:
+                ring_add(w.pg_acks, g.pg_acks, bf[DONE, i])
+                g.pg_acks += 1
+        area(w, workers, BUSY, tw, bf[DONE, i])
+        departed(w, workers, tw, bf[DONE, i])
+        area(w, g.vip, BUSY, t0, bf[RESP, i])
+        departed(w, g.vip, t0, bf[RESP, i])
+        record_completion(w, bi[OP, i], t0, bf[RESP, i], op.write)
+    if c.bulk_redis:
+        g.brk_consec = 0  # breaker.success
+    for j in range(n):
+        i = w.border[2, j]
+        if i >= k:
+            continue
+        op = w.ops[bi[OP, i]]
+        if op.commands and op.write:  # calls.redis_ack, in the order the replies come back
+            ring_add(w.redis_acks, g.redis_acks, bf[TS, i])
+            g.redis_acks += 1
+            g.redis_commands += op.commands
+            for s in w.redis:
+                if s != g.master and w.node[s].linked and w.node[s].state == UP:
+                    replica_batch(w, s, bf[TS, i], op.commands)
