@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from sim.fast.events import push_event
+from sim.fast.layout import jit
 from sim.histogram import _EDGES, LOW_S
 
 EDGES = _EDGES.copy()
@@ -28,13 +28,13 @@ def _cell_table():
 CELL_BUCKET = _cell_table()
 
 
-@njit(cache=True)
+@jit()
 def push(w, t, kind, slot):
     """Schedules a step of the request in `slot`."""
     push_event(w, t, kind, slot, w.rq[slot].rid)
 
 
-@njit(cache=True)
+@jit()
 def sample(w, pool):
     """The next sample of a pool, in seconds."""
     value = w.const[pool]
@@ -47,7 +47,7 @@ def sample(w, pool):
     return w.pools[pool, i]
 
 
-@njit(cache=True)
+@jit(inline="always")
 def bucket(v):
     """The LogHistogram bucket of v: np.searchsorted(EDGES, v, side="right")."""
     n = EDGES.shape[0]
@@ -62,7 +62,7 @@ def bucket(v):
     return i
 
 
-@njit(cache=True)
+@jit()
 def in_window(w, t):
     c = w.c[0]
     return c.warmup_s <= t < c.duration_s
@@ -71,47 +71,71 @@ def in_window(w, t):
 BUSY, WAITING = 0, 1
 
 
-@njit(cache=True)
-def area(w, s, which, a, b):
-    """Integrates one server BUSY or one request WAITING at station s over [a, b): per second
-    over the run, and in total over the measured window."""
-    c = w.c[0]
-    b = min(b, c.duration_s)
+@jit(inline="always")
+def span(series, s, a, b, warm, end):
+    """Integrates one server busy or one request waiting at station s over [a, b) into
+    series[s, second]; returns the part of it inside the measured window [warm, end)."""
+    b = min(b, end)
     if not b > a:
-        return
-    series = w.busy if which == BUSY else w.queue
-    lo = max(a, c.warmup_s)
-    if b > lo:
-        if which == BUSY:
-            w.node[s].busy_s += b - lo
-        else:
-            w.node[s].queue_s += b - lo
+        return 0.0
+    lo = max(a, warm)
+    measured = b - lo if b > lo else 0.0
     sec = int(a)
     while a < b:
         edge = min(float(sec + 1), b)
         series[s, sec] += edge - a
         a = edge
         sec += 1
+    return measured
 
 
-@njit(cache=True)
+@jit()
+def area(w, s, which, a, b):
+    """span() for station s, BUSY or WAITING, into its series and its totals."""
+    c = w.c[0]
+    if which == BUSY:
+        w.node[s].busy_s += span(w.busy, s, a, b, c.warmup_s, c.duration_s)
+    else:
+        w.node[s].queue_s += span(w.queue, s, a, b, c.warmup_s, c.duration_s)
+
+
+@jit()
 def arrived(w, s, t):
     if in_window(w, t):
         w.node[s].arrivals += 1
 
 
-@njit(cache=True)
-def departed(w, s, since, t):
-    c = w.c[0]
-    if c.warmup_s <= t < c.duration_s:
-        st = w.node[s]
+@jit(inline="always")
+def leave(node, st_hist, s, since, t, warm, end):
+    """A departure at t of a visit that began at `since`: its sojourn in the books."""
+    if warm <= t < end:
+        st = node[s]
         st.departures += 1
         st.sojourn_s += t - since
         st.hist_s += t - since
-        w.st_hist[s, bucket(t - since)] += 1
+        st_hist[s, bucket(t - since)] += 1
 
 
-@njit(cache=True)
+@jit()
+def departed(w, s, since, t):
+    c = w.c[0]
+    leave(w.node, w.st_hist, s, since, t, c.warmup_s, c.duration_s)
+
+
+@jit(inline="always")
+def visit(node, busy, queue, st_hist, s, t, start, dep, warm, end):
+    """The books of a FIFO visit that arrived at t, began at `start` and left at `dep`."""
+    if warm <= t < end:
+        node[s].arrivals += 1
+        if start > t:
+            node[s].waited += 1
+    if start > t:
+        node[s].queue_s += span(queue, s, t, start, warm, end)
+    node[s].busy_s += span(busy, s, start, dep, warm, end)
+    leave(node, st_hist, s, t, dep, warm, end)
+
+
+@jit()
 def fifo(w, s, t, service, patience):
     """A request arrives at a FIFO station whose holding time is known on arrival (Redis, the
     cores, a database's connections): Kiefer-Wolfowitz, exact when arrivals come in time order.
@@ -141,54 +165,58 @@ def fifo(w, s, t, service, patience):
     return dep
 
 
-@njit(cache=True)
+@jit()
 def lost_meanwhile(w, s, epoch, t):
     """Whether station s crashed or hung after a request saw `epoch` and at or before t."""
     st = w.node[s]
     return st.epoch != epoch and st.bump_t <= t
 
 
-@njit(cache=True)
+@jit()
 def record_arrival(w, t):
     w.bins[0, int(t / w.c[0].bin_s)] += 1
 
 
-@njit(cache=True)
+@jit()
 def record_failure(w, reason, t):
     w.bins[2, int(t / w.c[0].bin_s)] += 1
     if t >= w.c[0].warmup_s:
         w.reasons[reason] += 1
 
 
-@njit(cache=True)
+@jit()
 def record_completion(w, op, t0, t, write):
+    complete(w.c[0], w.g[0], w.bins, w.hist, w.hist_s, w.step_hist, w.incident, op, t0, t, write)
+
+
+@jit(inline="always")
+def complete(c, g, bins, hist, hist_s, step_hist, incident, op, t0, t, write):
     """Recorder.complete: bins, histograms, the step's latencies, incident samples."""
-    c, g, bk = w.c[0], w.g[0], w
     latency = t - t0
     b = int(t / c.bin_s)
-    bk.bins[1, b] += 1
+    bins[1, b] += 1
     if latency > c.slow_s:
-        bk.bins[3, b] += 1
+        bins[3, b] += 1
     g.completed += 1
     g.latency_s += latency
     i = bucket(latency)
     step = int(t / c.step_s)
     if step < c.n_steps:
-        bk.step_hist[step, i] += 1
+        step_hist[step, i] += 1
     if t >= c.warmup_s:
         for h in (0, 2 + op):
-            bk.hist[h, i] += 1
-            bk.hist_s[h] += latency
+            hist[h, i] += 1
+            hist_s[h] += latency
         if t < c.failure_at:
-            bk.hist[1, i] += 1
-            bk.hist_s[1] += latency
+            hist[1, i] += 1
+            hist_s[1] += latency
         g.writes += write
     if c.inc_from <= t < c.inc_to:
         n = g.n_inc
-        bk.incident[0, n], bk.incident[1, n] = t, latency
+        incident[0, n], incident[1, n] = t, latency
         g.n_inc = n + 1
 
 
-@njit(cache=True)
+@jit()
 def ring_add(ring, n, t):
     ring[n % ring.shape[0]] = t

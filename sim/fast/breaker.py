@@ -2,12 +2,12 @@
 closings in a log the engine hands to the control plane."""
 from __future__ import annotations
 
-from numba import njit
+from sim.fast.layout import jit
 
 CLOSED, OPEN, HALF_OPEN = 0, 1, 2
 
 
-@njit(cache=True)
+@jit()
 def _log(w, t, opened):
     g = w.g[0]
     w.breaker[0, g.n_brk] = t
@@ -15,7 +15,7 @@ def _log(w, t, opened):
     g.n_brk += 1
 
 
-@njit(cache=True)
+@jit()
 def allows(w, t):
     """True: call Redis. False: take the fallback path."""
     g, c = w.g[0], w.c[0]
@@ -29,7 +29,7 @@ def allows(w, t):
     return False
 
 
-@njit(cache=True)
+@jit()
 def failure(w, t):
     g, c = w.g[0], w.c[0]
     if not c.brk_on:
@@ -41,7 +41,7 @@ def failure(w, t):
         g.brk_state, g.brk_opened = OPEN, t
 
 
-@njit(cache=True)
+@jit()
 def success(w, t):
     g = w.g[0]
     g.brk_consec = 0

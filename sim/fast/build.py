@@ -130,7 +130,7 @@ def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps:
     return dict(bdraws=draws, bwork=np.zeros((apps, t.app_servers.workers)),
                 bf=np.zeros((stages.N_BF, BULK)), bi=np.zeros((stages.N_BI, BULK), np.int64),
                 bu=np.zeros(BULK), bbad=np.zeros(BULK, np.int64), border=np.zeros((3, BULK), np.int64),
-                bfree=np.zeros((n_stations, fifo_width)))
+                bfree=np.zeros((n_stations, fifo_width)), bcursor=np.zeros(len(pools.names), np.int64))
 
 
 def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str], bulk: bool) -> L.State:

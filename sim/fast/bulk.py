@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from sim.fast import breaker
-from sim.fast.layout import UP
-from sim.fast.stages import APP, DONE, HEAP, RESP, T0, TW, commit, database, front, session
+from sim.fast.layout import UP, jit
+from sim.fast.stages import (APP, DONE, HEAP, RESP, T0, TW, commit, database, front, session)
 
 MIN_RUN = 1 << 10  # a stretch shorter than this is left to the event loop
 MARGIN = 64  # as sim.fast.kernel.MARGIN: room every buffer keeps
 
 
-@njit(cache=True)
+@jit()
 def eligible(w):
     """The topology lets every request take the calm path now."""
     g, c, node = w.g[0], w.c[0], w.node
@@ -46,7 +44,7 @@ def eligible(w):
     return not c.bulk_db or (g.primary >= 0 and node[g.primary].state == UP)
 
 
-@njit(cache=True)
+@jit()
 def _first_bad(w, n, until):
     """The first candidate (in arrival order) that breaks the calm path's rules, or n: a call
     timed out, a worker would have been waited for, the response comes after the topology may
@@ -71,7 +69,7 @@ def _first_bad(w, n, until):
     return first
 
 
-@njit(cache=True)
+@jit()
 def _kept(w, n, first, more):
     """The longest prefix of whole busy cycles before `first`, and before a request that finds
     every balancer connection taken: k such that every request before k is answered before
@@ -96,7 +94,7 @@ def _kept(w, n, first, more):
     return kept
 
 
-@njit(cache=True)
+@jit()
 def _sift_up(heap, i, x):
     while i > 0 and heap[(i - 1) >> 1] > x:
         heap[i] = heap[(i - 1) >> 1]
@@ -104,7 +102,7 @@ def _sift_up(heap, i, x):
     heap[i] = x
 
 
-@njit(cache=True)
+@jit()
 def _sift_down(heap, n, x):
     """Puts x at the root of heap[:n] and lets it sink."""
     i = 0
@@ -120,7 +118,7 @@ def _sift_down(heap, n, x):
         heap[i] = x
 
 
-@njit(cache=True)
+@jit()
 def _room(w, t_first):
     """How many requests the pools (and the incident samples, when the stretch may reach their
     window) have room for, and whether a service of the buffers would give more."""
@@ -137,7 +135,13 @@ def _room(w, t_first):
     return room, short
 
 
-@njit(cache=True)
+@jit()
+def _copy(dst, src):
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@jit()
 def run(w, until, ctl_until):
     """Runs the calm stretch starting at the next arrival (the system empty); returns how many
     arrivals it took (0: none, the event loop goes on; -1: make room in the buffers first)."""
@@ -153,21 +157,25 @@ def run(w, until, ctl_until):
     n = min(n, room)
     if n < MIN_RUN:
         return 0
-    cursor, rr_read = w.cursor.copy(), g.rr_read
-    w.bfree[:, :] = w.free
-    w.bbad[:n] = 0
+    cursor, rr_read = w.bcursor, g.rr_read
+    _copy(cursor, w.cursor)
+    for s in range(w.free.shape[0]):
+        _copy(w.bfree[s], w.free[s])
+    for i in range(n):
+        w.bbad[i] = 0
     front(w, n)
     session(w, n)
     database(w, n)
     first = _first_bad(w, n, ctl_until)
     more = g.next_arr + n < g.n_arr
     k = _kept(w, n, first, more)
-    w.cursor[:] = cursor
+    _copy(w.cursor, cursor)
     g.rr_read = rr_read
     if k < MIN_RUN:
         return 0
     commit(w, k, n)
-    g.drawn += (w.cursor - cursor).sum()
+    for p in range(cursor.shape[0]):
+        g.drawn += w.cursor[p] - cursor[p]
     g.rr_app = (g.rr_app + k) % g.n_rot
     g.rid += k
     g.next_arr += k

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from sim.fast import breaker
-from sim.fast.books import fifo, lost_meanwhile, ring_add, sample
+from sim.fast.books import fifo, lost_meanwhile, push, ring_add, sample
 from sim.fast.holds import done_in_app, fail
 from sim.fast.layout import (APP_LOST, CRASHED, DB_READ, DB_REASONS, DB_SESSION, DB_WRITE, EV_ACKED,
-                             EV_DB_AT, EV_DB_BACK, EV_PG_SYNCED, EV_REDIS_AT, EV_REDIS_BACK, FALLBACK,
-                             HUNG, LOST, OFF, READS, REDIS_DOWN, REDIS_LOST, REDIS_NOREPLICAS,
-                             REDIS_REFUSED, REDIS_TIMEOUT, REDIS_WAIT, REFUSED, SESSION, TIMEOUT,
-                             UP, WRITES)
-from sim.fast.books import push
+                             EV_DB_AT, EV_DB_BACK, EV_PG_SYNCED, EV_REDIS_AT, EV_REDIS_BACK,
+                             FALLBACK, HUNG, LOST, OFF, READS, REDIS_DOWN, REDIS_LOST,
+                             REDIS_NOREPLICAS, REDIS_REFUSED, REDIS_TIMEOUT, REDIS_WAIT, REFUSED,
+                             SESSION, TIMEOUT, UP, WRITES, jit)
 
 
-@njit(cache=True)
+@jit()
 def cpu_done(w, slot, t):
     r = w.rq[slot]
     if lost_meanwhile(w, r.call_st, r.call_ep, t):
@@ -32,7 +29,7 @@ def cpu_done(w, slot, t):
         next_call(w, slot, t)
 
 
-@njit(cache=True)
+@jit()
 def session_call(w, slot, t):
     g, c, r = w.g[0], w.c[0], w.rq[slot]
     write = w.ops[r.op].write
@@ -47,7 +44,7 @@ def session_call(w, slot, t):
         redis_trip(w, slot, t)
 
 
-@njit(cache=True)
+@jit()
 def redis_trip(w, slot, t):
     g, c, r = w.g[0], w.c[0], w.rq[slot]
     if r.call_st < 0:
@@ -59,7 +56,7 @@ def redis_trip(w, slot, t):
         push(w, t + r.half_s, EV_REDIS_AT, slot)
 
 
-@njit(cache=True)
+@jit()
 def redis_at(w, slot, t):
     c, r = w.c[0], w.rq[slot]
     s, op = r.call_st, w.ops[r.op]
@@ -77,7 +74,7 @@ def redis_at(w, slot, t):
     serve(w, slot, s, t, service, patience, REDIS_TIMEOUT, EV_REDIS_BACK)
 
 
-@njit(cache=True)
+@jit()
 def serve(w, slot, s, t, service, patience, timeout_reason, back):
     """The call waits at station s and is served, its reply half a round trip later; or it
     times out after `patience`."""
@@ -91,7 +88,7 @@ def serve(w, slot, s, t, service, patience, timeout_reason, back):
         push(w, dep + r.half_s, back, slot)
 
 
-@njit(cache=True)
+@jit()
 def redis_back(w, slot, t):
     c, r = w.c[0], w.rq[slot]
     op = w.ops[r.op]
@@ -115,7 +112,7 @@ def redis_back(w, slot, t):
             redis_ack(w, slot, t)
 
 
-@njit(cache=True)
+@jit()
 def wait_acked(w, slot, t):
     r = w.rq[slot]
     if w.node[r.call_st].epoch != r.call_ep:
@@ -124,7 +121,7 @@ def wait_acked(w, slot, t):
         redis_ack(w, slot, r.acked_t)
 
 
-@njit(cache=True)
+@jit()
 def redis_ack(w, slot, applied_t):
     """The write is acknowledged: the write log gets the time the master applied it, and each
     linked replica the commands to apply in its next batch."""
@@ -139,7 +136,7 @@ def redis_ack(w, slot, applied_t):
     session_done(w, slot, g.now)
 
 
-@njit(cache=True)
+@jit()
 def replica_batch(w, s, t, commands):
     """sim.replication.replica_loop: every tick a replica applies, on its single thread, the
     commands written since its last batch."""
@@ -156,7 +153,7 @@ def replica_batch(w, s, t, commands):
             st.batch_s += sample(w, c.p_repl)
 
 
-@njit(cache=True)
+@jit()
 def flush_batch(w, s):
     st = w.node[s]
     if st.batch_s > 0:
@@ -164,13 +161,13 @@ def flush_batch(w, s):
     st.batch_s = 0.0
 
 
-@njit(cache=True)
+@jit()
 def session_done(w, slot, t):
     breaker.success(w, t)
     next_call(w, slot, t)
 
 
-@njit(cache=True)
+@jit()
 def next_call(w, slot, t):
     """After the session call, the business reads, then the writes, then the response."""
     g, c, r = w.g[0], w.c[0], w.rq[slot]
@@ -187,13 +184,13 @@ def next_call(w, slot, t):
         done_in_app(w, slot, t)
 
 
-@njit(cache=True)
+@jit()
 def shard(w, u):
     shards = w.shards
     return shards[int(u * shards.shape[0])]
 
 
-@njit(cache=True)
+@jit()
 def db_reader(w, u):
     """Reads balance over the read replicas that are up, else go to the primary."""
     g, topo = w.g[0], w
@@ -214,7 +211,7 @@ def db_reader(w, u):
     return g.primary
 
 
-@njit(cache=True)
+@jit()
 def db_call(w, slot, t, server, pool, what):
     r = w.rq[slot]
     if server < 0:
@@ -225,7 +222,7 @@ def db_call(w, slot, t, server, pool, what):
     push(w, t + r.half_s, EV_DB_AT, slot)
 
 
-@njit(cache=True)
+@jit()
 def db_at(w, slot, t):
     c, r = w.c[0], w.rq[slot]
     s = r.call_st
@@ -239,7 +236,7 @@ def db_at(w, slot, t):
         serve(w, slot, s, t, sample(w, r.call_pool), c.pool_s, reason + TIMEOUT, EV_DB_BACK)
 
 
-@njit(cache=True)
+@jit()
 def db_back(w, slot, t):
     c, r = w.c[0], w.rq[slot]
     if lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep):
@@ -252,7 +249,7 @@ def db_back(w, slot, t):
         pg_committed(w, slot, t)
 
 
-@njit(cache=True)
+@jit()
 def pg_committed(w, slot, t):
     g, r = w.g[0], w.rq[slot]
     if r.step == WRITES and not w.c[0].shards:

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from sim.fast.layout import (EV_CPU_DONE, EV_REDIS_AT, EV_REDIS_BACK, EV_RESPONSE, EV_WORKER,
-                             N_EVENT_KINDS)
+                             N_EVENT_KINDS, jit)
 
 LANE_KINDS = (EV_WORKER, EV_CPU_DONE, EV_REDIS_AT, EV_REDIS_BACK, EV_RESPONSE)
 LANE = tuple(LANE_KINDS.index(k) if k in LANE_KINDS else -1 for k in range(N_EVENT_KINDS))
 LANE_SIZE = 1 << 12  # a power of two: ring buffers
 
 
-@njit(cache=True)
+@jit()
 def _earlier(t, seq, u, useq):
     return t < u or (t == u and seq < useq)
 
 
-@njit(cache=True)
+@jit()
 def push_event(w, t, kind, slot, rid):
     g = w.g[0]
     seq = g.seq
@@ -44,7 +42,7 @@ def push_event(w, t, kind, slot, rid):
     _heap_push(w, t, seq, kind, slot, rid)
 
 
-@njit(cache=True)
+@jit()
 def earliest(w):
     """(time, source) of the next event: source -1 the heap, else a lane; inf when none."""
     g = w.g[0]
@@ -61,7 +59,7 @@ def earliest(w):
     return t, source
 
 
-@njit(cache=True)
+@jit()
 def pop(w, source):
     """Removes the next event, from the source `earliest` named; returns (time, kind, slot, rid)."""
     if source == -1:
@@ -74,13 +72,13 @@ def pop(w, source):
     return w.lane_t[source, i], LANE_KINDS[source], lane_i[source, i, 1], lane_i[source, i, 2]
 
 
-@njit(cache=True)
+@jit()
 def _move(ht, hi, a, b):
     ht[b] = ht[a]
     hi[b, 0], hi[b, 1], hi[b, 2], hi[b, 3] = hi[a, 0], hi[a, 1], hi[a, 2], hi[a, 3]
 
 
-@njit(cache=True)
+@jit()
 def _heap_push(w, t, seq, kind, slot, rid):
     g, ht, hi = w.g[0], w.heap_t, w.heap_i
     i = g.heap_n
@@ -95,7 +93,7 @@ def _heap_push(w, t, seq, kind, slot, rid):
     hi[i, 0], hi[i, 1], hi[i, 2], hi[i, 3] = seq, kind, slot, rid
 
 
-@njit(cache=True)
+@jit()
 def _heap_pop(w):
     g, ht, hi = w.g[0], w.heap_t, w.heap_i
     out = (ht[0], hi[0, 1], hi[0, 2], hi[0, 3])

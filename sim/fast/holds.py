@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from sim.fast import breaker
 from sim.fast.books import (BUSY, WAITING, area, arrived, departed, fifo, in_window, push,
                             record_completion, record_failure, sample)
 from sim.fast.events import push_event
 from sim.fast.layout import (APP_LOST, APP_QUEUE, APP_REFUSED, APP_TIMEOUT, CRASHED, EV_CPU_DONE,
                              EV_FAIL, EV_LB_GRANTED, EV_QUEUE_TIMER, EV_RESPONSE, EV_RETRY,
-                             EV_WORKER, EV_WORKER_GRANTED, HUNG, IN_WORKER_QUEUE, LB_LOST,
-                             NO_APP, NOWHERE, OFF, REDIS_DOWN, REDIS_WAIT, UP)
+                             EV_WORKER, EV_WORKER_GRANTED, HUNG, IN_WORKER_QUEUE, LB_LOST, NO_APP,
+                             NOWHERE, OFF, REDIS_DOWN, REDIS_WAIT, UP, jit)
 
 
-@njit(cache=True)
+@jit()
 def enqueue(w, s, slot, t, where):
     """The request waits at held station s from t; it times out after the station's patience."""
     st, r = w.node[s], w.rq[slot]
@@ -35,7 +33,7 @@ def enqueue(w, s, slot, t, where):
         push_event(w, st.timer_t, EV_QUEUE_TIMER, s, -1)
 
 
-@njit(cache=True)
+@jit()
 def queue_timer(w, s, t):
     """The heads whose wait reached the station's patience leave (FIFO, the same patience for
     all: they are always the heads); the timer moves to the next head's deadline."""
@@ -53,7 +51,7 @@ def queue_timer(w, s, t):
         push_event(w, st.timer_t, EV_QUEUE_TIMER, s, -1)
 
 
-@njit(cache=True)
+@jit()
 def unlink(w, s, slot):
     """Takes a request out of a queue: the head, unless deadlines came out of order."""
     st, rq = w.node[s], w.rq
@@ -70,7 +68,7 @@ def unlink(w, s, slot):
     rq[slot].waits = NOWHERE
 
 
-@njit(cache=True)
+@jit()
 def finish(w, slot):
     g = w.g[0]
     w.rq[slot].rid = -1
@@ -78,7 +76,7 @@ def finish(w, slot):
     g.free_n += 1
 
 
-@njit(cache=True)
+@jit()
 def fail(w, slot, reason, t):
     """The request fails at t (now, or an event then): it lets go of what it holds, worker then
     connection; a failed Redis call counts against the circuit breaker."""
@@ -99,13 +97,13 @@ def fail(w, slot, reason, t):
 
 # ---- the balancer's connection ------------------------------------------------------------
 
-@njit(cache=True)
+@jit()
 def lb_granted(w, slot, t):
     w.rq[slot].lb_grant = t
     route(w, slot, t, sample(w, w.c[0].p_lb))
 
 
-@njit(cache=True)
+@jit()
 def release(w, s, grant_t, since, t, granted):
     """Held station s lets go of a request (held from grant_t, there since `since`); the heads
     of its queue take the free places, each with a `granted` event (as SimPy grants: no
@@ -122,14 +120,14 @@ def release(w, s, grant_t, since, t, granted):
         push(w, t, granted, nxt)
 
 
-@njit(cache=True)
+@jit()
 def release_lb(w, slot, t):
     r = w.rq[slot]
     release(w, r.lb, r.lb_grant, r.t0, t, EV_LB_GRANTED)
     r.lb_grant = -1.0
 
 
-@njit(cache=True)
+@jit()
 def pick_app(w):
     g, topo = w.g[0], w
     n = g.n_rot
@@ -146,7 +144,7 @@ def pick_app(w):
     return topo.rot[g.rr_app]
 
 
-@njit(cache=True)
+@jit()
 def route(w, slot, t, proxy_s):
     """HAProxy picks a server (at t; the reference picks after the proxying time proxy_s) and
     connects: a refused connection is retried after min(timeout connect, 1 s), on the same server
@@ -172,7 +170,7 @@ def route(w, slot, t, proxy_s):
 
 # ---- the app server's worker ----------------------------------------------------------------
 
-@njit(cache=True)
+@jit()
 def worker_arrives(w, slot, t):
     r = w.rq[slot]
     s = w.apps[r.app, 0]
@@ -190,7 +188,7 @@ def worker_arrives(w, slot, t):
         enqueue(w, s, slot, t, IN_WORKER_QUEUE)
 
 
-@njit(cache=True)
+@jit()
 def worker_granted(w, slot, t):
     """The worker is the request's: it computes on a core (the cores a FIFO station)."""
     r = w.rq[slot]
@@ -204,14 +202,14 @@ def worker_granted(w, slot, t):
         push(w, fifo(w, s, t, sample(w, w.ops[r.op].cpu_pool), math.inf), EV_CPU_DONE, slot)
 
 
-@njit(cache=True)
+@jit()
 def release_worker(w, slot, t):
     r = w.rq[slot]
     release(w, w.apps[r.app, 0], r.w_grant, r.w_since, t, EV_WORKER_GRANTED)
     r.w_grant = -1.0
 
 
-@njit(cache=True)
+@jit()
 def done_in_app(w, slot, t):
     """The worker is released; a server that crashed or hung meanwhile lost the request; the
     response takes the other half of the round trip."""
@@ -228,7 +226,7 @@ def done_in_app(w, slot, t):
         push(w, t + r.app_half_s, EV_RESPONSE, slot)
 
 
-@njit(cache=True)
+@jit()
 def respond(w, slot, t):
     r = w.rq[slot]
     release_lb(w, slot, t)

@@ -9,16 +9,17 @@ from numba import njit
 from sim.fast import bulk, calls, events, holds
 from sim.fast.books import BUSY, WAITING, area, arrived, record_arrival
 from sim.fast.layout import (CRASHED, EV_ACKED, EV_CPU_DONE, EV_DB_AT, EV_DB_BACK, EV_FAIL,
-                             EV_LB_GRANTED, EV_PG_SYNCED, EV_REDIS_AT, EV_REDIS_BACK,
-                             EV_QUEUE_TIMER, EV_RESPONSE, EV_RETRY, EV_WORKER, EV_WORKER_GRANTED,
-                             HUNG, IN_LB_QUEUE, IN_WORKER_QUEUE, LB_TIMEOUT, NO_LB, NOWHERE, OFF)
+                             EV_LB_GRANTED, EV_PG_SYNCED, EV_QUEUE_TIMER, EV_REDIS_AT,
+                             EV_REDIS_BACK, EV_RESPONSE, EV_RETRY, EV_WORKER, EV_WORKER_GRANTED,
+                             HUNG, IN_LB_QUEUE, IN_WORKER_QUEUE, LB_TIMEOUT, NO_LB, NOWHERE, OFF,
+                             jit)
 
 DONE, NEEDS_SERVICE = 0, 1
 MARGIN = 64  # room kept in every buffer: no event fills more than this
 BULK_BACKOFF = 1 << 12  # arrivals left to the event loop after a calm stretch was refused
 
 
-@njit(cache=True)
+@jit()
 def arrive(w, t, op):
     """A request reaches the floating IP: the balancer holding it takes a connection, or queues."""
     g = w.g[0]
@@ -44,7 +45,7 @@ def arrive(w, t, op):
         holds.enqueue(w, lb, slot, t, IN_LB_QUEUE)
 
 
-@njit(cache=True)
+@jit()
 def dispatch(w, kind, slot, t):
     if kind == EV_WORKER:
         holds.worker_arrives(w, slot, t)
@@ -74,8 +75,8 @@ def dispatch(w, kind, slot, t):
         holds.fail(w, slot, w.rq[slot].reason, t)
 
 
-@njit(cache=True)
-def advance(w, until, budget):
+@jit()
+def _advance(w, until, budget):
     """Processes the arrivals and events before `until`; returns DONE, or NEEDS_SERVICE when a
     buffer must be grown or the pools refilled first (then call again). No step fills more than
     MARGIN of a buffer or draws more than the pools' reserve."""
@@ -119,8 +120,8 @@ def advance(w, until, budget):
             dispatch(w, kind, slot, t)
 
 
-@njit(cache=True)
-def close_books(w):
+@jit()
+def _close_books(w):
     """The run ends: what requests in flight hold or wait for counts up to its end."""
     end = w.c[0].duration_s
     for slot in range(w.rq.shape[0]):
@@ -137,3 +138,14 @@ def close_books(w):
             area(w, w.apps[r.app, 0], BUSY, r.w_grant, end)
     for s in w.redis:
         calls.flush_batch(w, s)
+
+
+# Called from Python, so with the runtime's reference counts (the World passed in is counted).
+@njit(cache=True)
+def advance(w, until, budget):
+    return _advance(w, until, budget)
+
+
+@njit(cache=True)
+def close_books(w):
+    _close_books(w)

@@ -6,7 +6,12 @@ compiled code; the names of failure reasons are the reference engine's strings.
 from __future__ import annotations
 
 import numpy as np
-from numba.core import types
+from llvmlite import ir
+from numba import njit
+from numba.core import cgutils, imputils, types
+from numba.core.datamodel import default_manager, models
+from numba.core.extending import infer_getattr, lower_getattr_generic, lower_setattr_generic
+from numba.core.typing.templates import AttributeTemplate
 from numba.experimental import structref
 
 # station states, as sim.station.Station.state
@@ -127,14 +132,60 @@ FIELDS = (
     "breaker",      # [0 time | 1 opened (1) or closed (0), i]
     # scratch of sim.fast.bulk, per candidate request: times, codes, session hash, broke a rule;
     # the orders of its stages; the servers' free times and the workers' release times
-    "bf", "bi", "bu", "bbad", "border", "bfree", "bwork",
+    "bf", "bi", "bu", "bbad", "border", "bfree", "bwork", "bcursor",
     "bdraws")       # [pool] the most samples one request of a calm stretch draws from it
 
 
-@structref.register
+def jit(**options):
+    """numba.njit as the request path compiles: cached, and without the runtime's reference
+    counts, which cost more than the work of most steps. Nothing compiled this way allocates;
+    the World and its arrays stay alive in Python while it runs. What Python calls first counts
+    references (sim.fast.kernel.advance)."""
+    return njit(cache=True, _nrt=False, **options)
+
+
 class WorldType(types.StructRef):
     def preprocess_fields(self, fields):
         return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+# structref.register, except that reading a field needs no runtime (functions built by jit()).
+default_manager.register(WorldType, models.StructRefModel)
+# NRT's MemInfo: refct, dtor, dtor_info, then the data pointer (numba/core/runtime/nrt.cpp)
+_MEMINFO = ir.LiteralStructType([cgutils.intp_t, cgutils.voidptr_t, cgutils.voidptr_t, cgutils.voidptr_t])
+
+
+@infer_getattr
+class _WorldAttribute(AttributeTemplate):
+    key = WorldType
+
+    def generic_resolve(self, typ, attr):
+        return typ.field_dict.get(attr)
+
+
+def _fields(context, builder, typ, val):
+    meminfo = cgutils.create_struct_proxy(typ)(context, builder, value=val).meminfo
+    data = builder.load(cgutils.gep(builder, builder.bitcast(meminfo, _MEMINFO.as_pointer()), 0, 3))
+    payload = context.data_model_manager[typ.get_data_type()].get_value_type()
+    return cgutils.create_struct_proxy(typ.get_data_type())(
+        context, builder, ref=builder.bitcast(data, payload.as_pointer()))
+
+
+@lower_getattr_generic(WorldType)
+def _world_getattr(context, builder, typ, val, attr):
+    value = getattr(_fields(context, builder, typ, val), attr)
+    return imputils.impl_ret_borrowed(context, builder, typ.field_dict[attr], value)
+
+
+@lower_setattr_generic(WorldType)
+def _world_setattr(context, builder, sig, args, attr):
+    """Only the constructor sets fields (with reference counts, as structref does)."""
+    (typ, val_type), (instance, val) = sig.args, args
+    fields = _fields(context, builder, typ, instance)
+    new = context.cast(builder, val, val_type, typ.field_dict[attr])
+    context.nrt.incref(builder, val_type, new)
+    context.nrt.decref(builder, val_type, getattr(fields, attr))
+    setattr(fields, attr, new)
 
 
 class World(structref.StructRefProxy):

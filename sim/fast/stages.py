@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
-from sim.fast.books import (BUSY, WAITING, area, arrived, departed, in_window, record_arrival,
-                            record_completion, ring_add)
-from sim.fast.calls import db_reader, replica_batch
-from sim.fast.layout import UP
+from sim.fast.books import complete, leave, ring_add, span, visit
+from sim.fast.calls import db_reader, flush_batch, replica_batch
+from sim.fast.layout import UP, jit
 
 # bf rows: per candidate request, its times (s), the halves of its round trips, and the start
 # of its service at the core, Redis and the database
@@ -20,7 +17,7 @@ from sim.fast.layout import UP
 OP, APP, DB_ST, DB_POOL, N_BI = range(5)
 
 
-@njit(cache=True)
+@jit()
 def _sort(order, n, key):
     """Stable insertion sort of order[:n] by key[order]: cheap on nearly sorted input."""
     for i in range(1, n):
@@ -33,7 +30,7 @@ def _sort(order, n, key):
         order[j + 1] = x
 
 
-@njit(cache=True)
+@jit(inline="always")
 def _draw(const, cursor, pools, p):
     """sim.fast.books.sample on arrays the caller holds; the engine's count of draws (g.drawn) is
     brought up to date when the stretch is kept."""
@@ -45,7 +42,7 @@ def _draw(const, cursor, pools, p):
     return pools[p, i]
 
 
-@njit(cache=True)
+@jit(inline="always")
 def _kw(free, node, s, t, service, patience):
     """sim.fast.books.fifo without the books, on a scratch copy of the servers' free times:
     (start, departure), or (-1, -1) if it left after waiting `patience`."""
@@ -61,7 +58,7 @@ def _kw(free, node, s, t, service, patience):
     return start, free[s, k]
 
 
-@njit(cache=True)
+@jit()
 def front(w, n):
     """Arrival, balancer, round robin, the worker, the core."""
     g, c, bf, bi, order = w.g[0], w.c[0], w.bf, w.bi, w.border
@@ -84,7 +81,7 @@ def front(w, n):
         order[1, j] = i
 
 
-@njit(cache=True)
+@jit()
 def session(w, n):
     """The session hash, then the Redis round trip; bbad marks a timed-out call."""
     g, c, bf, bi, order, bad, u = w.g[0], w.c[0], w.bf, w.bi, w.border, w.bbad, w.bu
@@ -115,14 +112,14 @@ def session(w, n):
             bad[i] = 1
 
 
-@njit(cache=True)
+@jit()
 def database(w, n):
     """At most one database call: a read on a replica (round robin) or a write on the primary."""
     g, c, bf, bi, order, bad = w.g[0], w.c[0], w.bf, w.bi, w.border, w.bbad
     const, cursor, pools, ops, free, node = w.const, w.cursor, w.pools, w.ops, w.bfree, w.node
     _sort(order[1], n, bf[TS])
-    order[2, :n] = order[1, :n]  # the order the session calls end in: acks, replica batches
     for j in range(n):
+        order[2, j] = order[1, j]  # the order the session calls end in: acks, replica batches
         i = order[1, j]
         op = ops[bi[OP, i]]
         bi[DB_ST, i] = -1
@@ -145,65 +142,79 @@ def database(w, n):
         bf[RESP, i] = bf[DONE, i] + bf[APP_HALF, i]
 
 
-@njit(cache=True)
-def _visit(w, s, t, start, dep):
-    """The books of a FIFO station's visit, as sim.fast.books.fifo keeps them."""
-    arrived(w, s, t)
-    if start > t:
-        if in_window(w, t):
-            w.node[s].waited += 1
-        area(w, s, WAITING, t, start)
-    area(w, s, BUSY, start, dep)
-    departed(w, s, t, dep)
+@jit(inline="always")
+def _batch(w, node, s, t, commands, tick_s, per_command):
+    """sim.fast.calls.replica_batch for a constant time per command."""
+    tick_t = (math.floor(t / tick_s) + 1) * tick_s
+    if tick_t != node[s].batch_t:
+        flush_batch(w, s)
+        node[s].batch_t = tick_t
+    node[s].batch_s += commands * per_command
 
 
-@njit(cache=True)
+@jit()
 def commit(w, k, n):
     """The books of the first k candidates, the samples they drew, the state they leave. The
     stations are idle again when request k arrives: their free times need no update."""
-    g, c, bf, bi = w.g[0], w.c[0], w.bf, w.bi
+    g, c, bf, bi, ops, apps = w.g[0], w.c[0], w.bf, w.bi, w.ops, w.apps
     const, cursor, pools = w.const, w.cursor, w.pools
+    node, busy, queue, st_hist, bins = w.node, w.busy, w.queue, w.st_hist, w.bins
+    hist, hist_s, step_hist, incident, pg_acks = w.hist, w.hist_s, w.step_hist, w.incident, w.pg_acks
+    warm, end, vip, master, bin_s = c.warmup_s, c.duration_s, g.vip, g.master, c.bin_s
     for i in range(k):
-        op = w.ops[bi[OP, i]]
-        workers, t0, tw = w.apps[bi[APP, i], 0], bf[T0, i], bf[TW, i]
+        op = ops[bi[OP, i]]
+        workers, t0, tw = apps[bi[APP, i], 0], bf[T0, i], bf[TW, i]
         for p in (c.p_lb, c.p_net_app, op.cpu_pool, c.p_route):
             _draw(const, cursor, pools, p)  # the draws of pass 1 again: the cursors move past them
-        record_arrival(w, t0)
-        arrived(w, g.vip, t0)
-        arrived(w, workers, tw)
-        _visit(w, w.apps[bi[APP, i], 1], tw, bf[CPU_START, i], bf[CPU_DEP, i])
+        bins[0, int(t0 / bin_s)] += 1
+        if warm <= t0 < end:
+            node[vip].arrivals += 1
+        if warm <= tw < end:
+            node[workers].arrivals += 1
+        visit(node, busy, queue, st_hist, apps[bi[APP, i], 1], tw, bf[CPU_START, i], bf[CPU_DEP, i], warm, end)
         if op.commands:
             for p in (c.p_net_redis, c.p_redis_rt):
                 _draw(const, cursor, pools, p)
             for _ in range(op.commands if op.pipelined else 1):
                 _draw(const, cursor, pools, c.p_redis_cmd)
-            _visit(w, g.master, bf[TR, i], bf[R_START, i], bf[R_DEP, i])
+            visit(node, busy, queue, st_hist, master, bf[TR, i], bf[R_START, i], bf[R_DEP, i], warm, end)
         s = bi[DB_ST, i]
         if s >= 0:
             if op.db_reads:
                 db_reader(w, w.bu[i])  # the round robin moves on
             _draw(const, cursor, pools, c.p_net_db)
             _draw(const, cursor, pools, bi[DB_POOL, i])
-            _visit(w, s, bf[TD, i], bf[D_START, i], bf[D_DEP, i])
+            visit(node, busy, queue, st_hist, s, bf[TD, i], bf[D_START, i], bf[D_DEP, i], warm, end)
             if op.db_writes:
-                ring_add(w.pg_acks, g.pg_acks, bf[DONE, i])
+                ring_add(pg_acks, g.pg_acks, bf[DONE, i])
                 g.pg_acks += 1
-        area(w, workers, BUSY, tw, bf[DONE, i])
-        departed(w, workers, tw, bf[DONE, i])
-        area(w, g.vip, BUSY, t0, bf[RESP, i])
-        departed(w, g.vip, t0, bf[RESP, i])
-        record_completion(w, bi[OP, i], t0, bf[RESP, i], op.write)
+        node[workers].busy_s += span(busy, workers, tw, bf[DONE, i], warm, end)
+        leave(node, st_hist, workers, tw, bf[DONE, i], warm, end)
+        node[vip].busy_s += span(busy, vip, t0, bf[RESP, i], warm, end)
+        leave(node, st_hist, vip, t0, bf[RESP, i], warm, end)
+        complete(c, g, bins, hist, hist_s, step_hist, incident, bi[OP, i], t0, bf[RESP, i], op.write)
     if c.bulk_redis:
         g.brk_consec = 0  # breaker.success
+    _acks(w, k, n)
+
+
+@jit()
+def _acks(w, k, n):
+    """calls.redis_ack for the kept writes, in the order the replies come back."""
+    g, c, bf, bi, node, redis_acks = w.g[0], w.c[0], w.bf, w.bi, w.node, w.redis_acks
+    per_command = w.const[c.p_repl]
     for j in range(n):
         i = w.border[2, j]
         if i >= k:
             continue
         op = w.ops[bi[OP, i]]
-        if op.commands and op.write:  # calls.redis_ack, in the order the replies come back
-            ring_add(w.redis_acks, g.redis_acks, bf[TS, i])
+        if op.commands and op.write:
+            ring_add(redis_acks, g.redis_acks, bf[TS, i])
             g.redis_acks += 1
             g.redis_commands += op.commands
             for s in w.redis:
-                if s != g.master and w.node[s].linked and w.node[s].state == UP:
-                    replica_batch(w, s, bf[TS, i], op.commands)
+                if s != g.master and node[s].linked and node[s].state == UP:
+                    if per_command == per_command:
+                        _batch(w, node, s, bf[TS, i], op.commands, c.tick_s, per_command)
+                    else:
+                        replica_batch(w, s, bf[TS, i], op.commands)
