@@ -128,7 +128,7 @@ def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps:
         if name in pools.names:
             draws[pools.index(name)] = most
     return dict(bdraws=draws, bwork=np.zeros((apps, t.app_servers.workers)),
-                bf=np.zeros((stages.N_BF, BULK)), bi=np.zeros((stages.N_BI, BULK), np.int64),
+                bf=np.zeros((BULK, stages.N_BF)), bi=np.zeros((BULK, stages.N_BI), np.int64),
                 bu=np.zeros(BULK), bbad=np.zeros(BULK, np.int64), border=np.zeros((3, BULK), np.int64),
                 bfree=np.zeros((n_stations, fifo_width)), bcursor=np.zeros(len(pools.names), np.int64))
 

@@ -54,17 +54,16 @@ def _first_bad(w, n, until):
     first = n
     for j in range(n):
         i = order[0, j]
-        a = bi[APP, i]
+        a = bi[i, APP]
         cap = w.node[w.apps[a, 0]].cap
         k = 0
         for x in range(1, cap):
             if work[a, x] < work[a, k]:
                 k = x
-        if work[a, k] > bf[TW, i]:
+        if work[a, k] > bf[i, TW]:
             bad[i] = 1  # all the workers busy: it would have queued
-        work[a, k] = bf[DONE, i]
-        resp = bf[RESP, i]
-        if bad[i] or resp >= until:
+        work[a, k] = bf[i, DONE]
+        if bad[i] or bf[i, RESP] >= until:
             first = min(first, i)
     return first
 
@@ -74,24 +73,51 @@ def _kept(w, n, first, more):
     """The longest prefix of whole busy cycles before `first`, and before a request that finds
     every balancer connection taken: k such that every request before k is answered before
     request k arrives. `more`: the arrival after the candidates, if any, closes the last cycle."""
-    bf, heap = w.bf, w.bf[HEAP]  # a min-heap of the answer times of the requests in flight
-    cap = w.node[w.g[0].vip].cap
-    latest, kept, size = -math.inf, 0, 0
-    for i in range(n + 1):
-        t = bf[T0, i] if i < n else (w.arr_t[w.g[0].next_arr + n] if more else -math.inf)
+    bf, g = w.bf, w.g[0]
+    cap = w.node[g.vip].cap
+    m = min(n, first)
+    if _may_fill(bf, m, cap):
+        m = _before_full(bf, m, cap)
+    latest, kept = -math.inf, 0
+    for i in range(m + 1):
+        t = bf[i, T0] if i < n else (w.arr_t[g.next_arr + n] if more else -math.inf)
         if t > latest:
-            kept, size = i, 0
-        if i >= first or i == n:
+            kept = i
+        if i == m:
             break
-        while size and heap[0] < t:
+        latest = max(latest, bf[i, RESP])
+    return kept
+
+
+@jit()
+def _may_fill(bf, m, cap):
+    """Whether `cap` requests can be in flight at once: as many arrive within the longest
+    response time (a bound, so that the heap of _before_full is rarely needed)."""
+    longest, lo = 0.0, 0
+    for i in range(m):
+        longest = max(longest, bf[i, RESP] - bf[i, T0])
+    for i in range(m):
+        while bf[i, T0] - bf[lo, T0] > longest:
+            lo += 1
+        if i - lo >= cap:
+            return True
+    return False
+
+
+@jit()
+def _before_full(bf, m, cap):
+    """The first request (up to m) that finds `cap` requests in flight, by a min-heap of the
+    answer times of the requests in flight."""
+    heap, size = bf[:, HEAP], 0
+    for i in range(m):
+        while size and heap[0] < bf[i, T0]:
             size -= 1
             _sift_down(heap, size, heap[size])
         if size >= cap:
-            break
-        _sift_up(heap, size, bf[RESP, i])
+            return i
+        _sift_up(heap, size, bf[i, RESP])
         size += 1
-        latest = max(latest, bf[RESP, i])
-    return kept
+    return m
 
 
 @jit()
@@ -123,14 +149,14 @@ def _room(w, t_first):
     """How many requests the pools (and the incident samples, when the stretch may reach their
     window) have room for, and whether a service of the buffers would give more."""
     g, c = w.g[0], w.c[0]
-    room, short = w.bf.shape[1], False
+    room, short = w.bf.shape[0], False
     for p in range(w.pools.shape[0]):
         if w.bdraws[p] and w.const[p] != w.const[p]:  # drawn from, and not a constant
             room = min(room, (w.pools.shape[1] - c.reserve - w.cursor[p]) // w.bdraws[p])
             short |= w.cursor[p] > 0
     if t_first < c.inc_to:
         inc_room = w.incident.shape[1] - MARGIN - g.n_inc
-        short |= inc_room < w.bf.shape[1]
+        short |= inc_room < w.bf.shape[0]
         room = min(room, inc_room)
     return room, short
 
@@ -149,7 +175,7 @@ def run(w, until, ctl_until):
     if not eligible(w):
         return 0
     n = 0
-    while g.next_arr + n < g.n_arr and w.arr_t[g.next_arr + n] < until and n < w.bf.shape[1]:
+    while g.next_arr + n < g.n_arr and w.arr_t[g.next_arr + n] < until and n < w.bf.shape[0]:
         n += 1
     room, short = _room(w, w.arr_t[g.next_arr])
     if room < n and short:
@@ -180,5 +206,5 @@ def run(w, until, ctl_until):
     g.rid += k
     g.next_arr += k
     g.bulk_n += k
-    g.now = w.bf[T0, k - 1]
+    g.now = w.bf[k - 1, T0]
     return k

@@ -18,7 +18,7 @@ from sim.fast.inputs import POOL, Pools, pool_streams
 from sim.fast.layout import IN_WORKER_QUEUE
 from sim.schema import Scenario
 
-LOAD_AHEAD_S = 60.0
+LOAD_AHEAD_S = 300.0
 BREAKER_EVENTS = (((1, "app", "breaker opened", "detected"), (1, "app", "session traffic to PostgreSQL", "action")),
                   ((0, "app", "breaker closed: session traffic back to Redis", "recovered"),))
 

@@ -30,8 +30,7 @@ def _fill_recorder(rec, w, op_names: list[str]):
                             for i in range(steps)]
     n = int(g["n_inc"])
     order = np.argsort(bk.incident[0, :n], kind="stable")  # completions, in time order
-    rec.incident_t = bk.incident[0, :n][order].tolist()
-    rec.incident_latency = bk.incident[1, :n][order].tolist()
+    rec.incident_t, rec.incident_latency = bk.incident[0, :n][order], bk.incident[1, :n][order]
     rec.session_writes, rec.fallbacks = int(g["writes"]), int(g["fallbacks"])
     rec.completed, rec.latency_s = int(g["completed"]), float(g["latency_s"])
 

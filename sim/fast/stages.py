@@ -9,11 +9,12 @@ from sim.fast.books import complete, leave, ring_add, span, visit
 from sim.fast.calls import db_reader, flush_batch, replica_batch
 from sim.fast.layout import UP, jit
 
-# bf rows: per candidate request, its times (s), the halves of its round trips, and the start
-# of its service at the core, Redis and the database
+# bf columns, a row per candidate request (its fields side by side, as the stages read them): its
+# times (s), the halves of its round trips, the start of its service at the core, Redis and the
+# database; HEAP is the scratch heap of bulk._before_full
 (T0, PROXY, APP_HALF, TW, CPU_START, CPU_DEP, R_HALF, TR, R_START, R_DEP, TS, D_HALF, TD, D_START,
  D_DEP, DONE, RESP, HEAP, N_BF) = range(19)
-# bi rows: its operation, app server, database station (-1: none) and the pool of that call
+# bi columns: its operation, app server, database station (-1: none) and the pool of that call
 OP, APP, DB_ST, DB_POOL, N_BI = range(5)
 
 
@@ -66,18 +67,18 @@ def front(w, n):
     arr_t, arr_op, rot = w.arr_t, w.arr_op, w.rot
     first, rr, n_rot, p_lb, p_app = g.next_arr, g.rr_app, g.n_rot, c.p_lb, c.p_net_app
     for i in range(n):
-        bf[T0, i] = arr_t[first + i]
-        bi[OP, i] = arr_op[first + i]
-        bi[APP, i] = rot[(rr + 1 + i) % n_rot]
-        bf[PROXY, i] = _draw(const, cursor, pools, p_lb)
-        bf[APP_HALF, i] = _draw(const, cursor, pools, p_app) / 2
-        bf[TW, i] = bf[T0, i] + bf[PROXY, i] + bf[APP_HALF, i]
+        bf[i, T0] = arr_t[first + i]
+        bi[i, OP] = arr_op[first + i]
+        bi[i, APP] = rot[(rr + 1 + i) % n_rot]
+        bf[i, PROXY] = _draw(const, cursor, pools, p_lb)
+        bf[i, APP_HALF] = _draw(const, cursor, pools, p_app) / 2
+        bf[i, TW] = bf[i, T0] + bf[i, PROXY] + bf[i, APP_HALF]
         order[0, i] = i
-    _sort(order[0], n, bf[TW])
+    _sort(order[0], n, bf[:, TW])
     for j in range(n):
         i = order[0, j]
-        cpu = _draw(const, cursor, pools, ops[bi[OP, i]].cpu_pool)
-        bf[CPU_START, i], bf[CPU_DEP, i] = _kw(free, node, apps[bi[APP, i], 1], bf[TW, i], cpu, math.inf)
+        cpu = _draw(const, cursor, pools, ops[bi[i, OP]].cpu_pool)
+        bf[i, CPU_START], bf[i, CPU_DEP] = _kw(free, node, apps[bi[i, APP], 1], bf[i, TW], cpu, math.inf)
         order[1, j] = i
 
 
@@ -87,28 +88,28 @@ def session(w, n):
     g, c, bf, bi, order, bad, u = w.g[0], w.c[0], w.bf, w.bi, w.border, w.bbad, w.bu
     const, cursor, pools, ops, free, node = w.const, w.cursor, w.pools, w.ops, w.bfree, w.node
     master, socket_s = g.master, c.socket_s
-    _sort(order[1], n, bf[CPU_DEP])
+    _sort(order[1], n, bf[:, CPU_DEP])
     for j in range(n):
         i = order[1, j]
         u[i] = _draw(const, cursor, pools, c.p_route)
-        bf[TR, i] = bf[CPU_DEP, i]
-        if ops[bi[OP, i]].commands:
-            bf[R_HALF, i] = _draw(const, cursor, pools, c.p_net_redis) / 2
-            bf[TR, i] += bf[R_HALF, i]
-    _sort(order[1], n, bf[TR])
+        bf[i, TR] = bf[i, CPU_DEP]
+        if ops[bi[i, OP]].commands:
+            bf[i, R_HALF] = _draw(const, cursor, pools, c.p_net_redis) / 2
+            bf[i, TR] += bf[i, R_HALF]
+    _sort(order[1], n, bf[:, TR])
     for j in range(n):
         i = order[1, j]
-        op = ops[bi[OP, i]]
-        bf[TS, i] = bf[CPU_DEP, i]
+        op = ops[bi[i, OP]]
+        bf[i, TS] = bf[i, CPU_DEP]
         if not op.commands:
             continue
         service = _draw(const, cursor, pools, c.p_redis_rt)
         for _ in range(op.commands if op.pipelined else 1):
             service += _draw(const, cursor, pools, c.p_redis_cmd)
-        half = bf[R_HALF, i]
-        bf[R_START, i], dep = _kw(free, node, master, bf[TR, i], service, socket_s - half)
-        bf[R_DEP, i], bf[TS, i] = dep, dep + half
-        if dep < 0 or dep + half - bf[CPU_DEP, i] > socket_s:
+        half = bf[i, R_HALF]
+        bf[i, R_START], dep = _kw(free, node, master, bf[i, TR], service, socket_s - half)
+        bf[i, R_DEP], bf[i, TS] = dep, dep + half
+        if dep < 0 or dep + half - bf[i, CPU_DEP] > socket_s:
             bad[i] = 1
 
 
@@ -117,29 +118,29 @@ def database(w, n):
     """At most one database call: a read on a replica (round robin) or a write on the primary."""
     g, c, bf, bi, order, bad = w.g[0], w.c[0], w.bf, w.bi, w.border, w.bbad
     const, cursor, pools, ops, free, node = w.const, w.cursor, w.pools, w.ops, w.bfree, w.node
-    _sort(order[1], n, bf[TS])
+    _sort(order[1], n, bf[:, TS])
     for j in range(n):
         order[2, j] = order[1, j]  # the order the session calls end in: acks, replica batches
         i = order[1, j]
-        op = ops[bi[OP, i]]
-        bi[DB_ST, i] = -1
-        bf[TD, i] = bf[DONE, i] = bf[TS, i]
+        op = ops[bi[i, OP]]
+        bi[i, DB_ST] = -1
+        bf[i, TD] = bf[i, DONE] = bf[i, TS]
         if op.db_reads or op.db_writes:
-            bi[DB_ST, i] = db_reader(w, w.bu[i]) if op.db_reads else g.primary
-            bi[DB_POOL, i] = c.p_db_read if op.db_reads else c.p_db_write
-            bf[D_HALF, i] = _draw(const, cursor, pools, c.p_net_db) / 2
-            bf[TD, i] = bf[TS, i] + bf[D_HALF, i]
-    _sort(order[1], n, bf[TD])
+            bi[i, DB_ST] = db_reader(w, w.bu[i]) if op.db_reads else g.primary
+            bi[i, DB_POOL] = c.p_db_read if op.db_reads else c.p_db_write
+            bf[i, D_HALF] = _draw(const, cursor, pools, c.p_net_db) / 2
+            bf[i, TD] = bf[i, TS] + bf[i, D_HALF]
+    _sort(order[1], n, bf[:, TD])
     for j in range(n):
         i = order[1, j]
-        s = bi[DB_ST, i]
+        s = bi[i, DB_ST]
         if s >= 0:
-            service = _draw(const, cursor, pools, bi[DB_POOL, i])
-            bf[D_START, i], dep = _kw(free, node, s, bf[TD, i], service, c.pool_s)
-            bf[D_DEP, i], bf[DONE, i] = dep, dep + bf[D_HALF, i]
+            service = _draw(const, cursor, pools, bi[i, DB_POOL])
+            bf[i, D_START], dep = _kw(free, node, s, bf[i, TD], service, c.pool_s)
+            bf[i, D_DEP], bf[i, DONE] = dep, dep + bf[i, D_HALF]
             bad[i] |= dep < 0
     for i in range(n):
-        bf[RESP, i] = bf[DONE, i] + bf[APP_HALF, i]
+        bf[i, RESP] = bf[i, DONE] + bf[i, APP_HALF]
 
 
 @jit(inline="always")
@@ -162,8 +163,8 @@ def commit(w, k, n):
     hist, hist_s, step_hist, incident, pg_acks = w.hist, w.hist_s, w.step_hist, w.incident, w.pg_acks
     warm, end, vip, master, bin_s = c.warmup_s, c.duration_s, g.vip, g.master, c.bin_s
     for i in range(k):
-        op = ops[bi[OP, i]]
-        workers, t0, tw = apps[bi[APP, i], 0], bf[T0, i], bf[TW, i]
+        op = ops[bi[i, OP]]
+        workers, t0, tw = apps[bi[i, APP], 0], bf[i, T0], bf[i, TW]
         for p in (c.p_lb, c.p_net_app, op.cpu_pool, c.p_route):
             _draw(const, cursor, pools, p)  # the draws of pass 1 again: the cursors move past them
         bins[0, int(t0 / bin_s)] += 1
@@ -171,28 +172,29 @@ def commit(w, k, n):
             node[vip].arrivals += 1
         if warm <= tw < end:
             node[workers].arrivals += 1
-        visit(node, busy, queue, st_hist, apps[bi[APP, i], 1], tw, bf[CPU_START, i], bf[CPU_DEP, i], warm, end)
+        cpu = apps[bi[i, APP], 1]
+        visit(node, busy, queue, st_hist, cpu, tw, bf[i, CPU_START], bf[i, CPU_DEP], warm, end)
         if op.commands:
             for p in (c.p_net_redis, c.p_redis_rt):
                 _draw(const, cursor, pools, p)
             for _ in range(op.commands if op.pipelined else 1):
                 _draw(const, cursor, pools, c.p_redis_cmd)
-            visit(node, busy, queue, st_hist, master, bf[TR, i], bf[R_START, i], bf[R_DEP, i], warm, end)
-        s = bi[DB_ST, i]
+            visit(node, busy, queue, st_hist, master, bf[i, TR], bf[i, R_START], bf[i, R_DEP], warm, end)
+        s = bi[i, DB_ST]
         if s >= 0:
             if op.db_reads:
                 db_reader(w, w.bu[i])  # the round robin moves on
             _draw(const, cursor, pools, c.p_net_db)
-            _draw(const, cursor, pools, bi[DB_POOL, i])
-            visit(node, busy, queue, st_hist, s, bf[TD, i], bf[D_START, i], bf[D_DEP, i], warm, end)
+            _draw(const, cursor, pools, bi[i, DB_POOL])
+            visit(node, busy, queue, st_hist, s, bf[i, TD], bf[i, D_START], bf[i, D_DEP], warm, end)
             if op.db_writes:
-                ring_add(pg_acks, g.pg_acks, bf[DONE, i])
+                ring_add(pg_acks, g.pg_acks, bf[i, DONE])
                 g.pg_acks += 1
-        node[workers].busy_s += span(busy, workers, tw, bf[DONE, i], warm, end)
-        leave(node, st_hist, workers, tw, bf[DONE, i], warm, end)
-        node[vip].busy_s += span(busy, vip, t0, bf[RESP, i], warm, end)
-        leave(node, st_hist, vip, t0, bf[RESP, i], warm, end)
-        complete(c, g, bins, hist, hist_s, step_hist, incident, bi[OP, i], t0, bf[RESP, i], op.write)
+        node[workers].busy_s += span(busy, workers, tw, bf[i, DONE], warm, end)
+        leave(node, st_hist, workers, tw, bf[i, DONE], warm, end)
+        node[vip].busy_s += span(busy, vip, t0, bf[i, RESP], warm, end)
+        leave(node, st_hist, vip, t0, bf[i, RESP], warm, end)
+        complete(c, g, bins, hist, hist_s, step_hist, incident, bi[i, OP], t0, bf[i, RESP], op.write)
     if c.bulk_redis:
         g.brk_consec = 0  # breaker.success
     _acks(w, k, n)
@@ -207,14 +209,14 @@ def _acks(w, k, n):
         i = w.border[2, j]
         if i >= k:
             continue
-        op = w.ops[bi[OP, i]]
+        op = w.ops[bi[i, OP]]
         if op.commands and op.write:
-            ring_add(redis_acks, g.redis_acks, bf[TS, i])
+            ring_add(redis_acks, g.redis_acks, bf[i, TS])
             g.redis_acks += 1
             g.redis_commands += op.commands
             for s in w.redis:
                 if s != g.master and node[s].linked and node[s].state == UP:
                     if per_command == per_command:
-                        _batch(w, node, s, bf[TS, i], op.commands, c.tick_s, per_command)
+                        _batch(w, node, s, bf[i, TS], op.commands, c.tick_s, per_command)
                     else:
-                        replica_batch(w, s, bf[TS, i], op.commands)
+                        replica_batch(w, s, bf[i, TS], op.commands)
