@@ -55,14 +55,9 @@ def _first_bad(w, n, until):
     for j in range(n):
         i = order[0, j]
         a = bi[i, APP]
-        cap = w.node[w.apps[a, 0]].cap
-        k = 0
-        for x in range(1, cap):
-            if work[a, x] < work[a, k]:
-                k = x
-        if work[a, k] > bf[i, TW]:
+        if work[a, 0] > bf[i, TW]:  # each app server's workers: a min-heap of their release times
             bad[i] = 1  # all the workers busy: it would have queued
-        work[a, k] = bf[i, DONE]
+        _sift_down(work[a], w.node[w.apps[a, 0]].cap, bf[i, DONE])
         if bad[i] or bf[i, RESP] >= until:
             first = min(first, i)
     return first
