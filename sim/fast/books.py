@@ -147,33 +147,36 @@ def visit(node, busy, queue, st_hist, s, t, start, dep, warm, end):
     leave(node, st_hist, s, t, dep, warm, end)
 
 
+@jit(inline="always")
+def earliest_server(free, s, cap):
+    """The server of FIFO station s that is free first, and when."""
+    k, earliest = 0, free[s, 0]
+    for j in range(1, cap):
+        if free[s, j] < earliest:
+            k, earliest = j, free[s, j]
+    return k, earliest
+
+
 @jit()
 def fifo(w, s, t, service, patience):
     """A request arrives at a FIFO station whose holding time is known on arrival (Redis, the
     cores, a database's connections): Kiefer-Wolfowitz, exact when arrivals come in time order.
     Returns the departure time, or -1 if it left after waiting `patience` (Station.serve's
     "timeout"). The books get the arrival, the wait, the service and the departure."""
-    st, free = w.node[s], w.free
-    k, earliest = 0, free[s, 0]
-    for j in range(1, st.cap):
-        if free[s, j] < earliest:
-            k, earliest = j, free[s, j]
-    arrived(w, s, t)
-    if earliest > t:
+    st, c = w.node[s], w.c[0]
+    k, earliest = earliest_server(w.free, s, st.cap)
+    if earliest > t and earliest - t > patience:
+        arrived(w, s, t)
         if in_window(w, t):
             st.waited += 1
-        if earliest - t > patience:
-            area(w, s, WAITING, t, t + patience)
-            if in_window(w, t + patience):
-                st.abandoned += 1
-            return -1.0
+        area(w, s, WAITING, t, t + patience)
+        if in_window(w, t + patience):
+            st.abandoned += 1
+        return -1.0
     start = max(earliest, t)
     dep = start + service * st.slow
-    free[s, k] = dep
-    if start > t:
-        area(w, s, WAITING, t, start)
-    area(w, s, BUSY, start, dep)
-    departed(w, s, t, dep)
+    w.free[s, k] = dep
+    visit(w.node, w.busy, w.queue, w.st_hist, s, t, start, dep, c.warmup_s, c.duration_s)
     return dep
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from sim.fast.books import complete, leave, ring_add, span, visit
+from sim.fast.books import complete, earliest_server, leave, ring_add, span, visit
 from sim.fast.calls import db_reader, flush_batch, replica_batch
 from sim.fast.layout import UP, jit
 
@@ -47,11 +47,7 @@ def _draw(const, cursor, pools, p):
 def _kw(free, node, s, t, service, patience):
     """sim.fast.books.fifo without the books, on a scratch copy of the servers' free times:
     (start, departure), or (-1, -1) if it left after waiting `patience`."""
-    cap = node[s].cap
-    k, earliest = 0, free[s, 0]
-    for j in range(1, cap):
-        if free[s, j] < earliest:
-            k, earliest = j, free[s, j]
+    k, earliest = earliest_server(free, s, node[s].cap)
     if earliest > t and earliest - t > patience:
         return -1.0, -1.0
     start = max(earliest, t)
