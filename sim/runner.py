@@ -95,6 +95,10 @@ def summarize(raw: dict, scenario: Scenario) -> dict:
 
 def _replications(scenario: Scenario, n: int, progress_bar) -> list[dict]:
     workers = max(1, min(n, os.cpu_count() or 1))
+    if workers == 1:  # no pool: a worker would import and load the compiled code again
+        duration_s = scenario.simulation.duration_s
+        return [engine(scenario)(scenario, r, progress_bar and (lambda now, r=r: progress_bar(r * duration_s + now)))
+                for r in range(n)]
     progress = mp.Array("d", n, lock=False)
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(progress,)) as pool:
         futures = [pool.submit(_run_one, scenario, r) for r in range(n)]
