@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
-from sim.fast.books import complete, earliest_server, leave, ring_add, span, visit
-from sim.fast.calls import db_reader, flush_batch, replica_batch
+from sim.fast.books import (arrived, complete, earliest_server, leave, record_arrival, ring_add,
+                            span, visit)
+from sim.fast.calls import db_reader, replica_batch
 from sim.fast.layout import UP, jit
 
 # bf columns, a row per candidate request (its fields side by side, as the stages read them): its
@@ -139,16 +140,6 @@ def database(w, n):
         bf[i, RESP] = bf[i, DONE] + bf[i, APP_HALF]
 
 
-@jit(inline="always")
-def _batch(w, node, s, t, commands, tick_s, per_command):
-    """sim.fast.calls.replica_batch for a constant time per command."""
-    tick_t = (math.floor(t / tick_s) + 1) * tick_s
-    if tick_t != node[s].batch_t:
-        flush_batch(w, s)
-        node[s].batch_t = tick_t
-    node[s].batch_s += commands * per_command
-
-
 @jit()
 def commit(w, k, n):
     """The books of the first k candidates, the samples they drew, the state they leave. The
@@ -157,17 +148,15 @@ def commit(w, k, n):
     const, cursor, pools = w.const, w.cursor, w.pools
     node, busy, queue, st_hist, bins = w.node, w.busy, w.queue, w.st_hist, w.bins
     hist, hist_s, step_hist, incident, pg_acks = w.hist, w.hist_s, w.step_hist, w.incident, w.pg_acks
-    warm, end, vip, master, bin_s = c.warmup_s, c.duration_s, g.vip, g.master, c.bin_s
+    warm, end, vip, master = c.warmup_s, c.duration_s, g.vip, g.master
     for i in range(k):
         op = ops[bi[i, OP]]
         workers, t0, tw = apps[bi[i, APP], 0], bf[i, T0], bf[i, TW]
         for p in (c.p_lb, c.p_net_app, op.cpu_pool, c.p_route):
             _draw(const, cursor, pools, p)  # the draws of pass 1 again: the cursors move past them
-        bins[0, int(t0 / bin_s)] += 1
-        if warm <= t0 < end:
-            node[vip].arrivals += 1
-        if warm <= tw < end:
-            node[workers].arrivals += 1
+        record_arrival(w, t0)
+        arrived(w, vip, t0)
+        arrived(w, workers, tw)
         cpu = apps[bi[i, APP], 1]
         visit(node, busy, queue, st_hist, cpu, tw, bf[i, CPU_START], bf[i, CPU_DEP], warm, end)
         if op.commands:
@@ -199,8 +188,7 @@ def commit(w, k, n):
 @jit()
 def _acks(w, k, n):
     """calls.redis_ack for the kept writes, in the order the replies come back."""
-    g, c, bf, bi, node, redis_acks = w.g[0], w.c[0], w.bf, w.bi, w.node, w.redis_acks
-    per_command = w.const[c.p_repl]
+    g, bf, bi, node, redis_acks = w.g[0], w.bf, w.bi, w.node, w.redis_acks
     for j in range(n):
         i = w.border[2, j]
         if i >= k:
@@ -212,7 +200,4 @@ def _acks(w, k, n):
             g.redis_commands += op.commands
             for s in w.redis:
                 if s != g.master and node[s].linked and node[s].state == UP:
-                    if per_command == per_command:
-                        _batch(w, node, s, bf[i, TS], op.commands, c.tick_s, per_command)
-                    else:
-                        replica_batch(w, s, bf[i, TS], op.commands)
+                    replica_batch(w, s, bf[i, TS], op.commands)
