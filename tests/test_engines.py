@@ -127,10 +127,27 @@ def test_fast_engine_agrees_on_the_failure_matrix():
             assert lo - 1e-9 <= mean <= hi + 1e-9, f"{a['name']} {key}: fast {mean} outside [{lo}, {hi}]"
 
 
+def test_compiled_calls_keep_the_worlds_reference_count(monkeypatch):
+    """The request path compiles without numba's reference counts (sim.fast.world.jit); the entry
+    points Python calls still count them, or every call would leak the World and its arrays."""
+    from sim.fast import engine, kernel
+    counts = []
+    advance = kernel.advance
+
+    def counted(world, until, budget):
+        before = world._meminfo.refcount
+        out = advance(world, until, budget)
+        counts.append((before, world._meminfo.refcount))
+        return out
+    monkeypatch.setattr(kernel, "advance", counted)
+    engine.run_replication(tiny("fast"), 0)
+    assert counts and all(after == before for before, after in counts), counts
+
+
 def test_compiled_histogram_bucket_is_the_reference_one():
-    """The fast engine's bucket() (a table over frexp, no logarithm) against the LogHistogram's
-    np.searchsorted on its edges: random values over the whole range, every edge and its
-    neighbours one ulp away, and the ends."""
+    """The fast engine's bucket() (a table read off a float's bits, no logarithm) against the
+    LogHistogram's np.searchsorted on its edges: random values over the whole range, every edge
+    and its neighbours one ulp away, and the ends."""
     import numpy as np
     from sim.fast.books import EDGES, bucket
     rng = np.random.default_rng(1)

@@ -10,7 +10,7 @@ from numba.core import types
 from numba.extending import intrinsic
 
 from sim.fast.events import push_event
-from sim.fast.layout import jit
+from sim.fast.world import jit
 from sim.histogram import _EDGES, LOW_S
 
 EDGES = _EDGES.copy()

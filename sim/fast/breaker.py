@@ -2,7 +2,7 @@
 closings in a log the engine hands to the control plane."""
 from __future__ import annotations
 
-from sim.fast.layout import jit
+from sim.fast.world import jit
 
 CLOSED, OPEN, HALF_OPEN = 0, 1, 2
 

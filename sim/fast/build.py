@@ -10,6 +10,7 @@ from sim.fast import layout as L
 from sim.fast import stages
 from sim.fast.events import LANE_KINDS, LANE_SIZE
 from sim.fast.inputs import Pools
+from sim.fast.world import State
 from sim.histogram import NBUCKETS
 from sim.metrics import INCIDENT_SPAN_S
 from sim.replication import KEEP_S
@@ -136,7 +137,7 @@ def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps:
                 bfree=np.zeros((n_stations, fifo_width)), bcursor=np.zeros(len(pools.names), np.int64))
 
 
-def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str], bulk: bool) -> L.State:
+def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str], bulk: bool) -> State:
     index = {id(s): i for i, s in enumerate(stations_list)}
     node, fifo_width, seconds = stations(stations_list, scenario)
     pg = nodes.postgres[1:1 + scenario.topology.postgres.read_replicas] if scenario.topology.postgres else []
@@ -163,7 +164,7 @@ def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str]
                   const=pools.const, arr_t=np.empty(0), arr_op=np.empty(0, np.int64),
                   **roles, **books(scenario, rec, len(stations_list), fifo_width, seconds, len(op_names)),
                   **bulk_scratch(scenario, pools, len(stations_list), fifo_width, len(nodes.apps)))
-    return L.State(arrays)
+    return State(arrays)
 
 
 def fingerprint(control, stations_list) -> tuple:
@@ -173,7 +174,7 @@ def fingerprint(control, stations_list) -> tuple:
             tuple((s.state, s.epoch, s.slow_factor) for s in stations_list))
 
 
-def mirror(w: L.State, control, nodes, stations_list):
+def mirror(w: State, control, nodes, stations_list):
     """Copies the control plane's answers into the world."""
     index = {id(s): i for i, s in enumerate(stations_list)}
     g = w.g

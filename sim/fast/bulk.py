@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 
 from sim.fast import breaker
-from sim.fast.layout import UP, jit
-from sim.fast.stages import (APP, DONE, HEAP, RESP, T0, TW, commit, database, front, session)
+from sim.fast.layout import UP
+from sim.fast.stages import APP, DONE, HEAP, RESP, T0, TW, commit, database, front, session
+from sim.fast.world import jit
 
 MIN_RUN = 1 << 10  # a stretch shorter than this is left to the event loop
 MARGIN = 64  # as sim.fast.kernel.MARGIN: room every buffer keeps

@@ -12,7 +12,8 @@ from sim.fast.layout import (APP_LOST, CRASHED, DB_READ, DB_REASONS, DB_SESSION,
                              EV_DB_AT, EV_DB_BACK, EV_PG_SYNCED, EV_REDIS_AT, EV_REDIS_BACK,
                              FALLBACK, HUNG, LOST, OFF, READS, REDIS_DOWN, REDIS_LOST,
                              REDIS_NOREPLICAS, REDIS_REFUSED, REDIS_TIMEOUT, REDIS_WAIT, REFUSED,
-                             SESSION, TIMEOUT, UP, WRITES, jit)
+                             SESSION, TIMEOUT, UP, WRITES)
+from sim.fast.world import jit
 
 
 @jit()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 from sim.fast.layout import (EV_CPU_DONE, EV_REDIS_AT, EV_REDIS_BACK, EV_RESPONSE, EV_WORKER,
-                             N_EVENT_KINDS, jit)
+                             N_EVENT_KINDS)
+from sim.fast.world import jit
 
 LANE_KINDS = (EV_WORKER, EV_CPU_DONE, EV_REDIS_AT, EV_REDIS_BACK, EV_RESPONSE)
 LANE = tuple(LANE_KINDS.index(k) if k in LANE_KINDS else -1 for k in range(N_EVENT_KINDS))

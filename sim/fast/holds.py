@@ -12,7 +12,8 @@ from sim.fast.events import push_event
 from sim.fast.layout import (APP_LOST, APP_QUEUE, APP_REFUSED, APP_TIMEOUT, CRASHED, EV_CPU_DONE,
                              EV_FAIL, EV_LB_GRANTED, EV_QUEUE_TIMER, EV_RESPONSE, EV_RETRY,
                              EV_WORKER, EV_WORKER_GRANTED, HUNG, IN_WORKER_QUEUE, LB_LOST, NO_APP,
-                             NOWHERE, OFF, REDIS_DOWN, REDIS_WAIT, UP, jit)
+                             NOWHERE, OFF, REDIS_DOWN, REDIS_WAIT, UP)
+from sim.fast.world import jit
 
 
 @jit()

@@ -11,8 +11,8 @@ from sim.fast.books import BUSY, WAITING, area, arrived, record_arrival
 from sim.fast.layout import (CRASHED, EV_ACKED, EV_CPU_DONE, EV_DB_AT, EV_DB_BACK, EV_FAIL,
                              EV_LB_GRANTED, EV_PG_SYNCED, EV_QUEUE_TIMER, EV_REDIS_AT,
                              EV_REDIS_BACK, EV_RESPONSE, EV_RETRY, EV_WORKER, EV_WORKER_GRANTED,
-                             HUNG, IN_LB_QUEUE, IN_WORKER_QUEUE, LB_TIMEOUT, NO_LB, NOWHERE, OFF,
-                             jit)
+                             HUNG, IN_LB_QUEUE, IN_WORKER_QUEUE, LB_TIMEOUT, NO_LB, NOWHERE, OFF)
+from sim.fast.world import jit
 
 DONE, NEEDS_SERVICE = 0, 1
 MARGIN = 64  # room kept in every buffer: no event fills more than this

@@ -8,7 +8,8 @@ import math
 from sim.fast.books import (arrived, complete, earliest_server, leave, record_arrival, ring_add,
                             span, visit)
 from sim.fast.calls import db_reader, replica_batch
-from sim.fast.layout import UP, jit
+from sim.fast.layout import UP
+from sim.fast.world import jit
 
 # bf columns, a row per candidate request (its fields side by side, as the stages read them): its
 # times (s), the halves of its round trips, the start of its service at the core, Redis and the
