@@ -159,6 +159,7 @@ def _room(w, t_first):
 
 @jit()
 def _copy(dst, src):
+    """dst[:] = src, which would allocate a temporary (compiled code here has no runtime)."""
     for i in range(src.shape[0]):
         dst[i] = src[i]
 
@@ -183,8 +184,7 @@ def run(w, until, ctl_until):
     _copy(cursor, w.cursor)
     for s in range(w.free.shape[0]):
         _copy(w.bfree[s], w.free[s])
-    for i in range(n):
-        w.bbad[i] = 0
+    w.bbad[:n] = 0
     front(w, n)
     session(w, n)
     database(w, n)
