@@ -95,9 +95,8 @@ def summarize(raw: dict, scenario: Scenario) -> dict:
 
 def _replications(scenario: Scenario, n: int, progress_bar) -> list[dict]:
     workers = max(1, min(n, os.cpu_count() or 1))
-    if workers == 1:  # no pool: a worker would import and load the compiled code again
-        duration_s = scenario.simulation.duration_s
-        return [engine(scenario)(scenario, r, progress_bar and (lambda now, r=r: progress_bar(r * duration_s + now)))
+    if workers == 1:  # in this process: a worker would import and load the compiled code again
+        return [engine(scenario)(scenario, r, _after(progress_bar, r * scenario.simulation.duration_s))
                 for r in range(n)]
     progress = mp.Array("d", n, lock=False)
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(progress,)) as pool:
@@ -107,6 +106,13 @@ def _replications(scenario: Scenario, n: int, progress_bar) -> list[dict]:
                 progress_bar(sum(progress))
             time.sleep(0.2)
         return [f.result() for f in futures]
+
+
+def _after(progress_bar, done_s: float):
+    """A replication's progress callback, counting on from the replications run before it."""
+    if progress_bar is None:
+        return None
+    return lambda now: progress_bar(done_s + now)
 
 
 def _mean_series(raws: list[dict]) -> dict:

@@ -63,3 +63,18 @@ def test_overload_fails_requests_instead_of_queueing_forever(engine):
     assert report["metrics"]["throughput_rps"]["mean"] == pytest.approx(2000, rel=0.1)
     for totals in report["conservation"]:
         assert totals["arrived"] == totals["completed"] + totals["failed"] + totals["in_flight"]
+
+
+def test_replications_in_one_process_report_progress_in_order(monkeypatch):
+    """On one core the replications run one after another in this process; the progress bar
+    hears each one's seconds after those of the replications before it, and the replications
+    still differ (each its own streams)."""
+    import os
+
+    from sim import runner
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    scenario = short("peak", duration_s=3, warmup_s=1)
+    heard = []
+    raws = runner._replications(scenario, 2, heard.append)
+    assert heard == sorted(heard) and heard[0] == 0 and heard[-1] == 5
+    assert raws[0]["totals"]["arrived"] != raws[1]["totals"]["arrived"]
