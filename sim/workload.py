@@ -63,10 +63,19 @@ class OperationChooser:
         self.names = [n for n, f in workload.mix.items() if f > 0]
         p = np.array([workload.mix[n] for n in self.names])
         self.p = p / p.sum()
+        self.cdf = self.p.cumsum()
+        self.cdf /= self.cdf[-1]
         self.rng = rng
 
     def draw(self, n: int) -> np.ndarray:
-        return self.rng.choice(len(self.names), size=n, p=self.p)
+        """rng.choice(len(names), size=n, p=p) to the bit: as it does, one uniform per request
+        and the number of the mix's cumulative fractions at or below it, counted here with a
+        comparison per operation rather than numpy's binary search (a quarter of the time)."""
+        u = self.rng.random(n)
+        index = np.zeros(n, np.uint8 if len(self.names) < 256 else np.int64)
+        for edge in self.cdf[:-1]:
+            index += u >= edge
+        return index
 
 
 class ArrivalStream:

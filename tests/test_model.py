@@ -78,3 +78,17 @@ def test_replications_in_one_process_report_progress_in_order(monkeypatch):
     raws = runner._replications(scenario, 2, heard.append)
     assert heard == sorted(heard) and heard[0] == 0 and heard[-1] == 5
     assert raws[0]["totals"]["arrived"] != raws[1]["totals"]["arrived"]
+
+
+def test_operations_are_drawn_as_numpy_choice_draws_them():
+    """The mix's operations are numpy's Generator.choice to the bit (the same uniforms against
+    the same cumulative fractions), so seeded runs keep their figures; also with one operation
+    and with an operation at zero."""
+    import numpy as np
+    from sim.schema import Workload
+    from sim.workload import OperationChooser
+    base = short("peak", 10).workload.model_dump()
+    for mix in (base["mix"], {"session_update": 1.0}, {"session_update": 0.5, "login": 0.0, "checkout": 0.5}):
+        chooser = OperationChooser(Workload.model_validate({**base, "mix": mix}), np.random.default_rng(7))
+        expected = np.random.default_rng(7).choice(len(chooser.names), size=50_000, p=chooser.p)
+        assert chooser.draw(50_000).tolist() == expected.tolist()

@@ -3,6 +3,7 @@ mirror of the control plane's answers that the compiled code reads."""
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -133,7 +134,8 @@ def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps:
             draws[pools.index(name)] = most
     return dict(bdraws=draws, bwork=np.zeros((apps, t.app_servers.workers)),
                 bf=np.zeros((BULK, stages.N_BF)), bi=np.zeros((BULK, stages.N_BI), np.int64),
-                bu=np.zeros(BULK), bbad=np.zeros(BULK, np.int64), border=np.zeros((3, BULK), np.int64),
+                bu=np.zeros(BULK), bbad=np.zeros(BULK, np.int64), border=np.zeros((stages.N_ORDERS, BULK), np.int64),
+                bcount=np.zeros((2, stages.N_ORDERS), np.int64),
                 bfree=np.zeros((n_stations, fifo_width)), bcursor=np.zeros(len(pools.names), np.int64))
 
 
@@ -167,11 +169,14 @@ def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str]
     return State(arrays)
 
 
+_READ = operator.attrgetter("state", "epoch", "slow_factor")
+
+
 def fingerprint(control, stations_list) -> tuple:
     """Everything the request path reads of the control plane; it changes only at its events."""
     return (id(control.vip_holder), id(control.redis_master), id(control.pg_primary),
             tuple(map(id, control.in_rotation)), frozenset(map(id, control.linked)),
-            tuple((s.state, s.epoch, s.slow_factor) for s in stations_list))
+            tuple(map(_READ, stations_list)))
 
 
 def mirror(w: State, control, nodes, stations_list):

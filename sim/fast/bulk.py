@@ -21,7 +21,7 @@ import math
 
 from sim.fast import breaker
 from sim.fast.layout import UP
-from sim.fast.stages import APP, DONE, HEAP, RESP, T0, TW, commit, database, front, session
+from sim.fast.stages import APP, AT_CPU, DONE, HEAP, RESP, T0, TW, commit, pass1
 from sim.fast.world import jit
 
 MIN_RUN = 1 << 10  # a stretch shorter than this is left to the event loop
@@ -54,7 +54,7 @@ def _first_bad(w, n, until):
     work[:, :] = -math.inf
     first = n
     for j in range(n):
-        i = order[0, j]
+        i = order[AT_CPU, j]
         a = bi[i, APP]
         if work[a, 0] > bf[i, TW]:  # each app server's workers: a min-heap of their release times
             bad[i] = 1  # all the workers busy: it would have queued
@@ -185,9 +185,7 @@ def run(w, until, ctl_until):
     for s in range(w.free.shape[0]):
         _copy(w.bfree[s], w.free[s])
     w.bbad[:n] = 0
-    front(w, n)
-    session(w, n)
-    database(w, n)
+    pass1(w, n)
     first = _first_bad(w, n, ctl_until)
     more = g.next_arr + n < g.n_arr
     k = _kept(w, n, first, more)

@@ -60,14 +60,20 @@ class Driver:
         self._breaker_events()
 
     def _load(self):
-        """The next arrivals, LOAD_AHEAD_S of them: calm stretches end where the arrivals do."""
-        chunks = []
-        while not chunks or (self.loaded_to < self.w.g["now"][0] + LOAD_AHEAD_S and not self.arrivals.done):
-            times, ops, self.loaded_to = self.arrivals.next_chunk()
-            chunks.append((times, ops))
-        self.w = self.w.replace(arr_t=np.concatenate([t for t, _ in chunks]),
-                                arr_op=np.concatenate([o for _, o in chunks]))
-        self.w.g["next_arr"], self.w.g["n_arr"], self.w.g["bulk_after"] = 0, len(self.w.arr_t), 0
+        """The next arrivals, LOAD_AHEAD_S of them (calm stretches end where the arrivals do),
+        into the same buffers each time: all the arrivals loaded before have run."""
+        n, times, ops = 0, self.w.arr_t, self.w.arr_op
+        while True:
+            chunk, chunk_ops, self.loaded_to = self.arrivals.next_chunk()
+            if n + len(chunk) > len(times):
+                times, ops = np.resize(times, 2 * (n + len(chunk))), np.resize(ops, 2 * (n + len(chunk)))
+            times[n:n + len(chunk)], ops[n:n + len(chunk)] = chunk, chunk_ops
+            n += len(chunk)
+            if self.loaded_to >= self.w.g["now"][0] + LOAD_AHEAD_S or self.arrivals.done:
+                break
+        if times is not self.w.arr_t:
+            self.w = self.w.replace(arr_t=times, arr_op=ops)
+        self.w.g["next_arr"], self.w.g["n_arr"], self.w.g["bulk_after"] = 0, n, 0
 
     def _service(self):
         """Refills the sample pools and grows whatever buffer is short of room."""

@@ -1,6 +1,6 @@
-"""The stages of a calm stretch (sim.fast.bulk): each one pass over the candidate requests in
-the order they reach it, FIFO stations in closed form on scratch copies of their free times;
-then the books of the stretch kept, as the event loop keeps them."""
+"""The stages of a calm stretch (sim.fast.bulk): each takes the candidate requests in the order
+they reach it, FIFO stations in closed form on scratch copies of their free times; then the
+books of the stretch kept, as the event loop keeps them."""
 from __future__ import annotations
 
 import math
@@ -14,23 +14,60 @@ from sim.fast.world import jit
 # bf columns, a row per candidate request (its fields side by side, as the stages read them): its
 # times (s), the halves of its round trips, the start of its service at the core, Redis and the
 # database; HEAP is the scratch heap of bulk._before_full
-(T0, PROXY, APP_HALF, TW, CPU_START, CPU_DEP, R_HALF, TR, R_START, R_DEP, TS, D_HALF, TD, D_START,
- D_DEP, DONE, RESP, HEAP, N_BF) = range(19)
+(T0, RESP, TW, DONE, TS, CPU_DEP, TR, TD, APP_HALF, PROXY, CPU_START, R_HALF, R_START, R_DEP,
+ D_HALF, D_START, D_DEP, HEAP, N_BF) = range(19)
 # bi columns: its operation, app server, database station (-1: none) and the pool of that call
 OP, APP, DB_ST, DB_POOL, N_BI = range(5)
+# border rows: the order in which each stage takes the candidates (by the time they reach it):
+# the core (by TW), the session hash (CPU_DEP), Redis (TR), the database's half trip (TS), the
+# database (TD); bcount: per stage, how many it took [0] and how many reached it [1]
+AT_CPU, AT_HASH, AT_REDIS, AT_DB_HALF, AT_DB, N_ORDERS = range(6)
+ROUND = 2048  # arrivals per round of pass1: what a round touches stays in the core's cache
 
 
 @jit()
-def _sort(order, n, key):
-    """Stable insertion sort of order[:n] by key[order]: cheap on nearly sorted input."""
-    for i in range(1, n):
+def pass1(w, n):
+    """Every stage for n candidates, in rounds of ROUND arrivals. In a round, each stage takes
+    the requests that reach it before the next round's first arrival, in time order; every
+    later request reaches every stage after that, so each stage takes them all in the order of a
+    single pass over the n, while a round's rows stay in cache."""
+    g, count = w.g[0], w.bcount
+    count[:, :] = 0
+    for a in range(0, n, ROUND):
+        b = min(n, a + ROUND)
+        before = w.arr_t[g.next_arr + b] if b < n else math.inf
+        front(w, a, b)
+        cpu(w, *_due(w, AT_CPU, TW, before))
+        session_hash(w, *_due(w, AT_HASH, CPU_DEP, before))
+        redis(w, *_due(w, AT_REDIS, TR, before))
+        db_half(w, *_due(w, AT_DB_HALF, TS, before))
+        database(w, *_due(w, AT_DB, TD, before))
+
+
+@jit()
+def _due(w, s, key, before):
+    """Stage s's part of a round: the requests the stage before it took reach it (s > AT_CPU);
+    sorted by the time they reach it (stable: an insertion sort, cheap on nearly sorted input),
+    those that reach it before `before` are taken: the range of order[s] to run."""
+    order, count, bf = w.border[s], w.bcount, w.bf
+    if s > AT_CPU:
+        for j in range(count[1, s], count[0, s - 1]):
+            order[j] = w.border[s - 1, j]
+        count[1, s] = count[0, s - 1]
+    lo, end = count[0, s], count[1, s]
+    for i in range(lo + 1, end):
         x = order[i]
-        kx = key[x]
+        kx = bf[x, key]
         j = i - 1
-        while j >= 0 and key[order[j]] > kx:
+        while j >= lo and bf[order[j], key] > kx:
             order[j + 1] = order[j]
             j -= 1
         order[j + 1] = x
+    hi = lo
+    while hi < end and bf[order[hi], key] < before:
+        hi += 1
+    count[0, s] = hi
+    return lo, hi
 
 
 @jit(inline="always")
@@ -58,86 +95,98 @@ def _kw(free, node, s, t, service, patience):
 
 
 @jit()
-def front(w, n):
-    """Arrival, balancer, round robin, the worker, the core."""
-    g, c, bf, bi, order = w.g[0], w.c[0], w.bf, w.bi, w.border
-    const, cursor, pools, ops, apps, free, node = w.const, w.cursor, w.pools, w.ops, w.apps, w.bfree, w.node
-    arr_t, arr_op, rot = w.arr_t, w.arr_op, w.rot
+def front(w, a, b):
+    """Candidates a..b-1 arrive: the balancer, round robin, the half trip to the app server."""
+    g, c, bf, bi, order = w.g[0], w.c[0], w.bf, w.bi, w.border[AT_CPU]
+    const, cursor, pools, arr_t, arr_op, rot = w.const, w.cursor, w.pools, w.arr_t, w.arr_op, w.rot
     first, rr, n_rot, p_lb, p_app = g.next_arr, g.rr_app, g.n_rot, c.p_lb, c.p_net_app
-    for i in range(n):
+    for i in range(a, b):
         bf[i, T0] = arr_t[first + i]
         bi[i, OP] = arr_op[first + i]
         bi[i, APP] = rot[(rr + 1 + i) % n_rot]
         bf[i, PROXY] = _draw(const, cursor, pools, p_lb)
         bf[i, APP_HALF] = _draw(const, cursor, pools, p_app) / 2
         bf[i, TW] = bf[i, T0] + bf[i, PROXY] + bf[i, APP_HALF]
-        order[0, i] = i
-    _sort(order[0], n, bf[:, TW])
-    for j in range(n):
-        i = order[0, j]
-        cpu = _draw(const, cursor, pools, ops[bi[i, OP]].cpu_pool)
-        bf[i, CPU_START], bf[i, CPU_DEP] = _kw(free, node, apps[bi[i, APP], 1], bf[i, TW], cpu, math.inf)
-        order[1, j] = i
+        order[i] = i
+    w.bcount[1, AT_CPU] = b
 
 
 @jit()
-def session(w, n):
-    """The session hash, then the Redis round trip; bbad marks a timed-out call."""
-    g, c, bf, bi, order, bad, u = w.g[0], w.c[0], w.bf, w.bi, w.border, w.bbad, w.bu
-    const, cursor, pools, ops, free, node = w.const, w.cursor, w.pools, w.ops, w.bfree, w.node
-    master, socket_s = g.master, c.socket_s
-    _sort(order[1], n, bf[:, CPU_DEP])
-    for j in range(n):
-        i = order[1, j]
-        u[i] = _draw(const, cursor, pools, c.p_route)
+def cpu(w, lo, hi):
+    """The worker (never waited for on the calm path), then a core of its app server."""
+    bf, bi, order, free, node, ops, apps = w.bf, w.bi, w.border[AT_CPU], w.bfree, w.node, w.ops, w.apps
+    const, cursor, pools = w.const, w.cursor, w.pools
+    for j in range(lo, hi):
+        i = order[j]
+        service = _draw(const, cursor, pools, ops[bi[i, OP]].cpu_pool)
+        bf[i, CPU_START], bf[i, CPU_DEP] = _kw(free, node, apps[bi[i, APP], 1], bf[i, TW], service, math.inf)
+
+
+@jit()
+def session_hash(w, lo, hi):
+    """The session hash, then the half trip to Redis."""
+    c, bf, bi, order, ops, u = w.c[0], w.bf, w.bi, w.border[AT_HASH], w.ops, w.bu
+    const, cursor, pools, p_route, p_net = w.const, w.cursor, w.pools, c.p_route, c.p_net_redis
+    for j in range(lo, hi):
+        i = order[j]
+        u[i] = _draw(const, cursor, pools, p_route)
         bf[i, TR] = bf[i, CPU_DEP]
         if ops[bi[i, OP]].commands:
-            bf[i, R_HALF] = _draw(const, cursor, pools, c.p_net_redis) / 2
+            bf[i, R_HALF] = _draw(const, cursor, pools, p_net) / 2
             bf[i, TR] += bf[i, R_HALF]
-    _sort(order[1], n, bf[:, TR])
-    for j in range(n):
-        i = order[1, j]
-        op = ops[bi[i, OP]]
-        bf[i, TS] = bf[i, CPU_DEP]
-        if not op.commands:
-            continue
-        service = _draw(const, cursor, pools, c.p_redis_rt)
-        for _ in range(op.commands if op.pipelined else 1):
-            service += _draw(const, cursor, pools, c.p_redis_cmd)
-        half = bf[i, R_HALF]
-        bf[i, R_START], dep = _kw(free, node, master, bf[i, TR], service, socket_s - half)
-        bf[i, R_DEP], bf[i, TS] = dep, dep + half
-        if dep < 0 or dep + half - bf[i, CPU_DEP] > socket_s:
-            bad[i] = 1
 
 
 @jit()
-def database(w, n):
-    """At most one database call: a read on a replica (round robin) or a write on the primary."""
-    g, c, bf, bi, order, bad = w.g[0], w.c[0], w.bf, w.bi, w.border, w.bbad
-    const, cursor, pools, ops, free, node = w.const, w.cursor, w.pools, w.ops, w.bfree, w.node
-    _sort(order[1], n, bf[:, TS])
-    for j in range(n):
-        order[2, j] = order[1, j]  # the order the session calls end in: acks, replica batches
-        i = order[1, j]
+def redis(w, lo, hi):
+    """The Redis round trip; bbad marks a timed-out call."""
+    c, bf, bi, order, ops, free, node, bad = w.c[0], w.bf, w.bi, w.border[AT_REDIS], w.ops, w.bfree, w.node, w.bbad
+    const, cursor, pools, p_rt, p_cmd = w.const, w.cursor, w.pools, c.p_redis_rt, c.p_redis_cmd
+    master, socket_s = w.g[0].master, c.socket_s
+    for j in range(lo, hi):
+        i = order[j]
+        op = ops[bi[i, OP]]
+        bf[i, TS] = bf[i, CPU_DEP]
+        if op.commands:
+            service = _draw(const, cursor, pools, p_rt)
+            for _ in range(op.commands if op.pipelined else 1):
+                service += _draw(const, cursor, pools, p_cmd)
+            half = bf[i, R_HALF]
+            bf[i, R_START], dep = _kw(free, node, master, bf[i, TR], service, socket_s - half)
+            bf[i, R_DEP], bf[i, TS] = dep, dep + half
+            if dep < 0 or dep + half - bf[i, CPU_DEP] > socket_s:
+                bad[i] = 1
+
+
+@jit()
+def db_half(w, lo, hi):
+    """At most one database call: a read on a replica (round robin) or a write on the primary;
+    its half trip."""
+    g, c, bf, bi, order, ops = w.g[0], w.c[0], w.bf, w.bi, w.border[AT_DB_HALF], w.ops
+    for j in range(lo, hi):
+        i = order[j]
         op = ops[bi[i, OP]]
         bi[i, DB_ST] = -1
         bf[i, TD] = bf[i, DONE] = bf[i, TS]
         if op.db_reads or op.db_writes:
             bi[i, DB_ST] = db_reader(w, w.bu[i]) if op.db_reads else g.primary
             bi[i, DB_POOL] = c.p_db_read if op.db_reads else c.p_db_write
-            bf[i, D_HALF] = _draw(const, cursor, pools, c.p_net_db) / 2
+            bf[i, D_HALF] = _draw(w.const, w.cursor, w.pools, c.p_net_db) / 2
             bf[i, TD] = bf[i, TS] + bf[i, D_HALF]
-    _sort(order[1], n, bf[:, TD])
-    for j in range(n):
-        i = order[1, j]
+
+
+@jit()
+def database(w, lo, hi):
+    """The database call, then the half trip back to the balancer."""
+    c, bf, bi, order, free, node, bad = w.c[0], w.bf, w.bi, w.border[AT_DB], w.bfree, w.node, w.bbad
+    const, cursor, pools, patience = w.const, w.cursor, w.pools, c.pool_s
+    for j in range(lo, hi):
+        i = order[j]
         s = bi[i, DB_ST]
         if s >= 0:
             service = _draw(const, cursor, pools, bi[i, DB_POOL])
-            bf[i, D_START], dep = _kw(free, node, s, bf[i, TD], service, c.pool_s)
+            bf[i, D_START], dep = _kw(free, node, s, bf[i, TD], service, patience)
             bf[i, D_DEP], bf[i, DONE] = dep, dep + bf[i, D_HALF]
             bad[i] |= dep < 0
-    for i in range(n):
         bf[i, RESP] = bf[i, DONE] + bf[i, APP_HALF]
 
 
@@ -191,7 +240,7 @@ def _acks(w, k, n):
     """calls.redis_ack for the kept writes, in the order the replies come back."""
     g, bf, bi, node, redis_acks = w.g[0], w.bf, w.bi, w.node, w.redis_acks
     for j in range(n):
-        i = w.border[2, j]
+        i = w.border[AT_DB_HALF, j]
         if i >= k:
             continue
         op = w.ops[bi[i, OP]]

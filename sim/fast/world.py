@@ -40,7 +40,7 @@ FIELDS = (
     "breaker",      # [0 time | 1 opened (1) or closed (0), i]
     # scratch of sim.fast.bulk, per candidate request: times, codes, session hash, broke a rule;
     # the orders of its stages; the servers' free times and the workers' release times
-    "bf", "bi", "bu", "bbad", "border", "bfree", "bwork", "bcursor",
+    "bf", "bi", "bu", "bbad", "border", "bcount", "bfree", "bwork", "bcursor",
     "bdraws")       # [pool] the most samples one request of a calm stretch draws from it
 
 
@@ -99,8 +99,16 @@ def _world_setattr(context, builder, sig, args, attr):
 class World(structref.StructRefProxy):
     """What the compiled code gets; Python reads the same arrays through State."""
 
+    def __new__(cls, *arrays):
+        return _new_world(*arrays)  # structref's own constructor is compiled anew in each process
+
 
 structref.define_proxy(World, WorldType, list(FIELDS))
+
+
+@njit(cache=True)
+def _new_world(*arrays):
+    return World(*arrays)
 
 
 class State:
