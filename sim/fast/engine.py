@@ -36,6 +36,12 @@ class WriteLog:
         return len(inside), (t1 - inside.min()) if len(inside) else 0.0
 
 
+def _grown(a: np.ndarray, keep: int, size: int) -> np.ndarray:
+    grown = np.empty(size, a.dtype)
+    grown[:keep] = a[:keep]
+    return grown
+
+
 class Driver:
     """Brings the compiled request path up to a time, feeding it arrivals and samples."""
 
@@ -66,7 +72,7 @@ class Driver:
         while True:
             chunk, chunk_ops, self.loaded_to = self.arrivals.next_chunk()
             if n + len(chunk) > len(times):
-                times, ops = np.resize(times, 2 * (n + len(chunk))), np.resize(ops, 2 * (n + len(chunk)))
+                times, ops = _grown(times, n, 2 * (n + len(chunk))), _grown(ops, n, 2 * (n + len(chunk)))
             times[n:n + len(chunk)], ops[n:n + len(chunk)] = chunk, chunk_ops
             n += len(chunk)
             if self.loaded_to >= self.w.g["now"][0] + LOAD_AHEAD_S or self.arrivals.done:
