@@ -4,8 +4,11 @@ Between two moments when the system is empty (regeneration points), with the top
 no request waiting for a held resource, timing out or failing, every request takes the same
 path: a balancer connection, a worker and a core of its app server, the Redis master, at most
 one database call, the response. The network of stations is then feed-forward, so a stretch can
-run stage by stage, each stage one pass over its requests in the order they reach it (nearly
-sorted already: an insertion sort), FIFO stations in closed form as in sim.fast.books.
+run stage by stage, each stage taking its requests in the order they reach it (nearly sorted
+already: an insertion sort), FIFO stations in closed form as in sim.fast.books. The stages run
+in rounds of a few thousand arrivals (sim.fast.stages.pass1), so that a round's rows stay in
+the core's cache: a stage takes in a round the requests that reach it before the next round
+begins, which every later request reaches after.
 
 Every pool of samples is drawn at one stage only, in the order of that stage's arrivals: the
 order the event loop draws it in. Pass 1 (sim.fast.stages) runs the candidates on scratch copies
