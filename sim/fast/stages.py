@@ -11,9 +11,9 @@ from sim.fast.calls import db_reader, replica_batch
 from sim.fast.layout import UP
 from sim.fast.world import jit
 
-# bf columns, a row per candidate request (its fields side by side, as the stages read them): its
-# times (s), the halves of its round trips, the start of its service at the core, Redis and the
-# database; HEAP is the scratch heap of bulk._before_full
+# bf columns, a row per candidate request (its fields side by side, those bulk._first_bad and
+# _kept read first): its times (s), the halves of its round trips, the start of its service at
+# the core, Redis and the database; HEAP is the scratch heap of bulk._before_full
 (T0, RESP, TW, DONE, TS, CPU_DEP, TR, TD, APP_HALF, PROXY, CPU_START, R_HALF, R_START, R_DEP,
  D_HALF, D_START, D_DEP, HEAP, N_BF) = range(19)
 # bi columns: its operation, app server, database station (-1: none) and the pool of that call
