@@ -24,7 +24,7 @@ import math
 
 from sim.fast import breaker
 from sim.fast.layout import UP
-from sim.fast.stages import APP, AT_CPU, DONE, HEAP, RESP, T0, TW, commit, pass1
+from sim.fast.stages import HEAP, RESP, T0, commit, pass1, sift_down
 from sim.fast.world import jit
 
 MIN_RUN = 1 << 10  # a stretch shorter than this is left to the event loop
@@ -46,25 +46,6 @@ def eligible(w):
                          or (c.bulk_write and c.min_replicas > g.good_replicas)):
         return False
     return not c.bulk_db or (g.primary >= 0 and node[g.primary].state == UP)
-
-
-@jit()
-def _first_bad(w, n, until):
-    """The first candidate (in arrival order) that breaks the calm path's rules, or n: a call
-    timed out, a worker would have been waited for, the response comes after the topology may
-    change."""
-    bf, bi, order, bad, work = w.bf, w.bi, w.border, w.bbad, w.bwork
-    work[:, :] = -math.inf
-    first = n
-    for j in range(n):
-        i = order[AT_CPU, j]
-        a = bi[i, APP]
-        if work[a, 0] > bf[i, TW]:  # each app server's workers: a min-heap of their release times
-            bad[i] = 1  # all the workers busy: it would have queued
-        _sift_down(work[a], w.node[w.apps[a, 0]].cap, bf[i, DONE])
-        if bad[i] or bf[i, RESP] >= until:
-            first = min(first, i)
-    return first
 
 
 @jit()
@@ -111,7 +92,7 @@ def _before_full(bf, m, cap):
     for i in range(m):
         while size and heap[0] < bf[i, T0]:
             size -= 1
-            _sift_down(heap, size, heap[size])
+            sift_down(heap, size, heap[size])
         if size >= cap:
             return i
         _sift_up(heap, size, bf[i, RESP])
@@ -125,22 +106,6 @@ def _sift_up(heap, i, x):
         heap[i] = heap[(i - 1) >> 1]
         i = (i - 1) >> 1
     heap[i] = x
-
-
-@jit()
-def _sift_down(heap, n, x):
-    """Puts x at the root of heap[:n] and lets it sink."""
-    i = 0
-    while 2 * i + 1 < n:
-        c = 2 * i + 1
-        if c + 1 < n and heap[c + 1] < heap[c]:
-            c += 1
-        if heap[c] >= x:
-            break
-        heap[i] = heap[c]
-        i = c
-    if n:
-        heap[i] = x
 
 
 @jit()
@@ -187,9 +152,7 @@ def run(w, until, ctl_until):
     _copy(cursor, w.cursor)
     for s in range(w.free.shape[0]):
         _copy(w.bfree[s], w.free[s])
-    w.bbad[:n] = 0
-    pass1(w, n)
-    first = _first_bad(w, n, ctl_until)
+    n, first = pass1(w, n, ctl_until)
     more = g.next_arr + n < g.n_arr
     k = _kept(w, n, first, more)
     _copy(w.cursor, cursor)

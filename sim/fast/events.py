@@ -61,6 +61,18 @@ def earliest(w):
 
 
 @jit()
+def clear(w):
+    """Drops every pending event: called when no request is in flight, so that each is a step of
+    a request that has ended (which would do nothing) or a queue's timer with nobody left to time
+    out (which would only disarm itself). Disarms those timers now."""
+    w.g[0].heap_n = 0
+    for lane in range(len(LANE_KINDS)):
+        w.lane_n[lane, 0] = w.lane_n[lane, 1]
+    for s in range(w.node.shape[0]):
+        w.node[s].timer_t = math.inf
+
+
+@jit()
 def pop(w, source):
     """Removes the next event, from the source `earliest` named; returns (time, kind, slot, rid)."""
     if source == -1:

@@ -95,8 +95,12 @@ def _advance(w, until, budget):
                     calls.flush_batch(w, s)
             return DONE
         if next_t <= th:
-            if th == math.inf and g.free_n == w.rq.shape[0] and g.next_arr >= g.bulk_after:
-                # nothing in flight: a calm stretch may run in bulk from here
+            if g.free_n == w.rq.shape[0] and g.next_arr >= g.bulk_after:
+                # nothing in flight: a calm stretch may run in bulk from here. What events are
+                # left are stale, such as the timer of a worker queue that emptied, which would
+                # otherwise hold the event loop for its patience (50 s)
+                if th < math.inf:
+                    events.clear(w)
                 taken = bulk.run(w, until, g.ctl_until)
                 if taken < 0:
                     g.make_room = 1

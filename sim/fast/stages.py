@@ -11,8 +11,8 @@ from sim.fast.calls import db_reader, replica_batch
 from sim.fast.layout import UP
 from sim.fast.world import jit
 
-# bf columns, a row per candidate request (its fields side by side, those bulk._first_bad and
-# _kept read first): its times (s), the halves of its round trips, the start of its service at
+# bf columns, a row per candidate request (its fields side by side, those pass1's _workers and
+# bulk._kept read first): its times (s), the halves of its round trips, the start of its service at
 # the core, Redis and the database; HEAP is the scratch heap of bulk._before_full
 (T0, RESP, TW, DONE, TS, CPU_DEP, TR, TD, APP_HALF, PROXY, CPU_START, R_HALF, R_START, R_DEP,
  D_HALF, D_START, D_DEP, HEAP, N_BF) = range(19)
@@ -26,22 +26,76 @@ ROUND = 2048  # arrivals per round of pass1: what a round touches stays in the c
 
 
 @jit()
-def pass1(w, n):
-    """Every stage for n candidates, in rounds of ROUND arrivals. In a round, each stage takes
-    the requests that reach it before the next round's first arrival, in time order; every
-    later request reaches every stage after that, so each stage takes them all in the order of a
-    single pass over the n, while a round's rows stay in cache."""
-    g, count = w.g[0], w.bcount
-    count[:, :] = 0
+def pass1(w, n, until):
+    """Every stage for up to n candidates, in rounds of ROUND arrivals; returns how many it ran
+    and the first of them (in arrival order) that breaks a rule of the calm path, or that many:
+    a call timed out, a worker would have been waited for, or the response comes at or after
+    `until`. It stops after the round in which one is found: any number of candidates gives
+    the same kept prefix, up to where it ends (sim.fast.bulk).
+    In a round, each stage takes the requests that reach it before the next round's first
+    arrival, in time order; every later request reaches every stage after that, so each stage
+    takes them all in the order of a single pass, while a round's rows stay in cache."""
+    g = w.g[0]
+    w.bcount[:, :] = 0
+    w.bwork[:, :] = -math.inf
+    walked, first = 0, n
     for a in range(0, n, ROUND):
         b = min(n, a + ROUND)
-        before = w.arr_t[g.next_arr + b] if b < n else math.inf
         front(w, a, b)
-        cpu(w, *_due(w, AT_CPU, TW, before))
-        session_hash(w, *_due(w, AT_HASH, CPU_DEP, before))
-        redis(w, *_due(w, AT_REDIS, TR, before))
-        db_half(w, *_due(w, AT_DB_HALF, TS, before))
-        database(w, *_due(w, AT_DB, TD, before))
+        _stages(w, w.arr_t[g.next_arr + b] if b < n else math.inf)
+        walked, first = _workers(w, walked, first, until)
+        if first < n and b < n:  # the candidates so far, to the end
+            _stages(w, math.inf)
+            walked, first = _workers(w, walked, first, until)
+            return b, first
+    return n, first
+
+
+@jit()
+def _stages(w, before):
+    """A round of every stage after the front, up to `before`."""
+    cpu(w, *_due(w, AT_CPU, TW, before))
+    session_hash(w, *_due(w, AT_HASH, CPU_DEP, before))
+    redis(w, *_due(w, AT_REDIS, TR, before))
+    db_half(w, *_due(w, AT_DB_HALF, TS, before))
+    database(w, *_due(w, AT_DB, TD, before))
+
+
+@jit()
+def _workers(w, walked, first, until):
+    """The candidates whose response is known, in the order they reach their app server: bbad
+    marks one that finds all its server's workers busy (each app server's workers: a min-heap of
+    their release times). Returns how many were walked, and the first that broke a rule."""
+    bf, bi, order, bad, work = w.bf, w.bi, w.border[AT_CPU], w.bbad, w.bwork
+    end = w.bcount[1, AT_CPU]
+    while walked < end:
+        i = order[walked]
+        if bf[i, RESP] != bf[i, RESP]:  # NaN: not through the database stage yet
+            break
+        a = bi[i, APP]
+        if work[a, 0] > bf[i, TW]:
+            bad[i] = 1
+        sift_down(work[a], w.node[w.apps[a, 0]].cap, bf[i, DONE])
+        if bad[i] or bf[i, RESP] >= until:
+            first = min(first, i)
+        walked += 1
+    return walked, first
+
+
+@jit()
+def sift_down(heap, n, x):
+    """Puts x at the root of heap[:n] and lets it sink."""
+    i = 0
+    while 2 * i + 1 < n:
+        c = 2 * i + 1
+        if c + 1 < n and heap[c + 1] < heap[c]:
+            c += 1
+        if heap[c] >= x:
+            break
+        heap[i] = heap[c]
+        i = c
+    if n:
+        heap[i] = x
 
 
 @jit()
@@ -107,6 +161,8 @@ def front(w, a, b):
         bf[i, PROXY] = _draw(const, cursor, pools, p_lb)
         bf[i, APP_HALF] = _draw(const, cursor, pools, p_app) / 2
         bf[i, TW] = bf[i, T0] + bf[i, PROXY] + bf[i, APP_HALF]
+        bf[i, RESP] = math.nan
+        w.bbad[i] = 0
         order[i] = i
     w.bcount[1, AT_CPU] = b
 
