@@ -24,7 +24,7 @@ import math
 
 from sim.fast import breaker
 from sim.fast.layout import UP
-from sim.fast.stages import HEAP, RESP, T0, commit, pass1, sift_down
+from sim.fast.stages import HEAP, T0, commit, pass1, sift_down
 from sim.fast.world import jit
 
 MIN_RUN = 1 << 10  # a stretch shorter than this is left to the event loop
@@ -53,31 +53,31 @@ def _kept(w, n, first, more):
     """The longest prefix of whole busy cycles before `first`, and before a request that finds
     every balancer connection taken: k such that every request before k is answered before
     request k arrives. `more`: the arrival after the candidates, if any, closes the last cycle."""
-    bf, g = w.bf, w.g[0]
-    cap = w.node[g.vip].cap
+    g, resp = w.g[0], w.bresp
+    t0, cap = w.arr_t[g.next_arr:], w.node[g.vip].cap
     m = min(n, first)
-    if _may_fill(bf, m, cap):
-        m = _before_full(bf, m, cap)
+    if _may_fill(t0, resp, m, cap):
+        m = _before_full(t0, resp, w.bf[:, HEAP], m, cap)
     latest, kept = -math.inf, 0
     for i in range(m + 1):
-        t = bf[i, T0] if i < n else (w.arr_t[g.next_arr + n] if more else -math.inf)
+        t = t0[i] if i < n or more else -math.inf
         if t > latest:
             kept = i
         if i == m:
             break
-        latest = max(latest, bf[i, RESP])
+        latest = max(latest, resp[i])
     return kept
 
 
 @jit()
-def _may_fill(bf, m, cap):
+def _may_fill(t0, resp, m, cap):
     """Whether `cap` requests can be in flight at once: as many arrive within the longest
     response time (a bound, so that the heap of _before_full is rarely needed)."""
     longest, lo = 0.0, 0
     for i in range(m):
-        longest = max(longest, bf[i, RESP] - bf[i, T0])
+        longest = max(longest, resp[i] - t0[i])
     for i in range(m):
-        while bf[i, T0] - bf[lo, T0] > longest:
+        while t0[i] - t0[lo] > longest:
             lo += 1
         if i - lo >= cap:
             return True
@@ -85,17 +85,17 @@ def _may_fill(bf, m, cap):
 
 
 @jit()
-def _before_full(bf, m, cap):
+def _before_full(t0, resp, heap, m, cap):
     """The first request (up to m) that finds `cap` requests in flight, by a min-heap of the
     answer times of the requests in flight."""
-    heap, size = bf[:, HEAP], 0
+    size = 0
     for i in range(m):
-        while size and heap[0] < bf[i, T0]:
+        while size and heap[0] < t0[i]:
             size -= 1
             sift_down(heap, size, heap[size])
         if size >= cap:
             return i
-        _sift_up(heap, size, bf[i, RESP])
+        _sift_up(heap, size, resp[i])
         size += 1
     return m
 
@@ -159,7 +159,7 @@ def run(w, until, ctl_until):
     g.rr_read = rr_read
     if k < MIN_RUN:
         return 0
-    commit(w, k, n)
+    commit(w, k)
     for p in range(cursor.shape[0]):
         g.drawn += w.cursor[p] - cursor[p]
     g.rr_app = (g.rr_app + k) % g.n_rot

@@ -11,11 +11,12 @@ from sim.fast.calls import db_reader, replica_batch
 from sim.fast.layout import UP
 from sim.fast.world import jit
 
-# bf columns, a row per candidate request (its fields side by side, those pass1's _workers and
-# bulk._kept read first): its times (s), the halves of its round trips, the start of its service at
-# the core, Redis and the database; HEAP is the scratch heap of bulk._before_full
-(T0, RESP, TW, DONE, TS, CPU_DEP, TR, TD, APP_HALF, PROXY, CPU_START, R_HALF, R_START, R_DEP,
- D_HALF, D_START, D_DEP, HEAP, N_BF) = range(19)
+# bf columns, a row per candidate request (its fields side by side, those pass1's _workers reads
+# first): its times (s), the halves of its round trips, the start of its service at the core,
+# Redis and the database; HEAP is the scratch heap of bulk._before_full. Its response time is in
+# bresp (NaN until known), apart, for bulk._kept's pass over arrivals and responses only
+(T0, TW, DONE, TS, CPU_DEP, TR, TD, APP_HALF, PROXY, CPU_START, R_HALF, R_START, R_DEP,
+ D_HALF, D_START, D_DEP, HEAP, N_BF) = range(18)
 # bi columns: its operation, app server, database station (-1: none) and the pool of that call
 OP, APP, DB_ST, DB_POOL, N_BI = range(5)
 # border rows: the order in which each stage takes the candidates (by the time they reach it):
@@ -66,17 +67,17 @@ def _workers(w, walked, first, until):
     """The candidates whose response is known, in the order they reach their app server: bbad
     marks one that finds all its server's workers busy (each app server's workers: a min-heap of
     their release times). Returns how many were walked, and the first that broke a rule."""
-    bf, bi, order, bad, work = w.bf, w.bi, w.border[AT_CPU], w.bbad, w.bwork
+    bf, bi, order, bad, work, resp = w.bf, w.bi, w.border[AT_CPU], w.bbad, w.bwork, w.bresp
     end = w.bcount[1, AT_CPU]
     while walked < end:
         i = order[walked]
-        if bf[i, RESP] != bf[i, RESP]:  # NaN: not through the database stage yet
+        if resp[i] != resp[i]:  # NaN: not through the database stage yet
             break
         a = bi[i, APP]
         if work[a, 0] > bf[i, TW]:
             bad[i] = 1
         sift_down(work[a], w.node[w.apps[a, 0]].cap, bf[i, DONE])
-        if bad[i] or bf[i, RESP] >= until:
+        if bad[i] or resp[i] >= until:
             first = min(first, i)
         walked += 1
     return walked, first
@@ -153,7 +154,7 @@ def front(w, a, b):
     """Candidates a..b-1 arrive: the balancer, round robin, the half trip to the app server."""
     g, c, bf, bi, order = w.g[0], w.c[0], w.bf, w.bi, w.border[AT_CPU]
     const, cursor, pools, arr_t, arr_op, rot = w.const, w.cursor, w.pools, w.arr_t, w.arr_op, w.rot
-    first, rr, n_rot, p_lb, p_app = g.next_arr, g.rr_app, g.n_rot, c.p_lb, c.p_net_app
+    first, rr, n_rot, p_lb, p_app, resp = g.next_arr, g.rr_app, g.n_rot, c.p_lb, c.p_net_app, w.bresp
     for i in range(a, b):
         bf[i, T0] = arr_t[first + i]
         bi[i, OP] = arr_op[first + i]
@@ -161,7 +162,7 @@ def front(w, a, b):
         bf[i, PROXY] = _draw(const, cursor, pools, p_lb)
         bf[i, APP_HALF] = _draw(const, cursor, pools, p_app) / 2
         bf[i, TW] = bf[i, T0] + bf[i, PROXY] + bf[i, APP_HALF]
-        bf[i, RESP] = math.nan
+        resp[i] = math.nan
         w.bbad[i] = 0
         order[i] = i
     w.bcount[1, AT_CPU] = b
@@ -221,6 +222,7 @@ def db_half(w, lo, hi):
     for j in range(lo, hi):
         i = order[j]
         op = ops[bi[i, OP]]
+        w.backs[j], w.bcmds[j] = bf[i, TS], op.commands if op.commands and op.write else 0
         bi[i, DB_ST] = -1
         bf[i, TD] = bf[i, DONE] = bf[i, TS]
         if op.db_reads or op.db_writes:
@@ -234,7 +236,7 @@ def db_half(w, lo, hi):
 def database(w, lo, hi):
     """The database call, then the half trip back to the balancer."""
     c, bf, bi, order, free, node, bad = w.c[0], w.bf, w.bi, w.border[AT_DB], w.bfree, w.node, w.bbad
-    const, cursor, pools, patience = w.const, w.cursor, w.pools, c.pool_s
+    const, cursor, pools, patience, resp = w.const, w.cursor, w.pools, c.pool_s, w.bresp
     for j in range(lo, hi):
         i = order[j]
         s = bi[i, DB_ST]
@@ -243,67 +245,85 @@ def database(w, lo, hi):
             bf[i, D_START], dep = _kw(free, node, s, bf[i, TD], service, patience)
             bf[i, D_DEP], bf[i, DONE] = dep, dep + bf[i, D_HALF]
             bad[i] |= dep < 0
-        bf[i, RESP] = bf[i, DONE] + bf[i, APP_HALF]
+        resp[i] = bf[i, DONE] + bf[i, APP_HALF]
 
 
 @jit()
-def commit(w, k, n):
+def commit(w, k):
     """The books of the first k candidates, the samples they drew, the state they leave. The
     stations are idle again when request k arrives: their free times need no update."""
-    g, c, bf, bi, ops, apps = w.g[0], w.c[0], w.bf, w.bi, w.ops, w.apps
-    const, cursor, pools = w.const, w.cursor, w.pools
+    g, c, bf, bi, ops, apps, taken = w.g[0], w.c[0], w.bf, w.bi, w.ops, w.apps, w.btaken
     node, busy, queue, st_hist, bins = w.node, w.busy, w.queue, w.st_hist, w.bins
     hist, hist_s, step_hist, incident, pg_acks = w.hist, w.hist_s, w.step_hist, w.incident, w.pg_acks
-    warm, end, vip, master = c.warmup_s, c.duration_s, g.vip, g.master
+    warm, end, vip, master, resp = c.warmup_s, c.duration_s, g.vip, g.master, w.bresp
     for i in range(k):
         op = ops[bi[i, OP]]
+        taken[bi[i, OP]] += 1
         workers, t0, tw = apps[bi[i, APP], 0], bf[i, T0], bf[i, TW]
-        for p in (c.p_lb, c.p_net_app, op.cpu_pool, c.p_route):
-            _draw(const, cursor, pools, p)  # the draws of pass 1 again: the cursors move past them
         record_arrival(w, t0)
         arrived(w, vip, t0)
         arrived(w, workers, tw)
         cpu = apps[bi[i, APP], 1]
         visit(node, busy, queue, st_hist, cpu, tw, bf[i, CPU_START], bf[i, CPU_DEP], warm, end)
         if op.commands:
-            for p in (c.p_net_redis, c.p_redis_rt):
-                _draw(const, cursor, pools, p)
-            for _ in range(op.commands if op.pipelined else 1):
-                _draw(const, cursor, pools, c.p_redis_cmd)
             visit(node, busy, queue, st_hist, master, bf[i, TR], bf[i, R_START], bf[i, R_DEP], warm, end)
         s = bi[i, DB_ST]
         if s >= 0:
             if op.db_reads:
                 db_reader(w, w.bu[i])  # the round robin moves on
-            _draw(const, cursor, pools, c.p_net_db)
-            _draw(const, cursor, pools, bi[i, DB_POOL])
             visit(node, busy, queue, st_hist, s, bf[i, TD], bf[i, D_START], bf[i, D_DEP], warm, end)
             if op.db_writes:
                 ring_add(pg_acks, g.pg_acks, bf[i, DONE])
                 g.pg_acks += 1
         node[workers].busy_s += span(busy, workers, tw, bf[i, DONE], warm, end)
         leave(node, st_hist, workers, tw, bf[i, DONE], warm, end)
-        node[vip].busy_s += span(busy, vip, t0, bf[i, RESP], warm, end)
-        leave(node, st_hist, vip, t0, bf[i, RESP], warm, end)
-        complete(c, g, bins, hist, hist_s, step_hist, incident, bi[i, OP], t0, bf[i, RESP], op.write)
+        node[vip].busy_s += span(busy, vip, t0, resp[i], warm, end)
+        leave(node, st_hist, vip, t0, resp[i], warm, end)
+        complete(c, g, bins, hist, hist_s, step_hist, incident, bi[i, OP], t0, resp[i], op.write)
     if c.bulk_redis:
         g.brk_consec = 0  # breaker.success
-    _acks(w, k, n)
+    _skip_drawn(w)
+    _acks(w, k)
 
 
 @jit()
-def _acks(w, k, n):
-    """calls.redis_ack for the kept writes, in the order the replies come back."""
-    g, bf, bi, node, redis_acks = w.g[0], w.bf, w.bi, w.node, w.redis_acks
-    for j in range(n):
-        i = w.border[AT_DB_HALF, j]
-        if i >= k:
-            continue
-        op = w.ops[bi[i, OP]]
-        if op.commands and op.write:
-            ring_add(redis_acks, g.redis_acks, bf[i, TS])
+def _skip_drawn(w):
+    """Moves the pools' cursors past the samples the kept requests drew in pass 1, counted by
+    operation (btaken, then zeroed): what each stage draws for one."""
+    c = w.c[0]
+    for o in range(w.ops.shape[0]):
+        op, m = w.ops[o], w.btaken[o]
+        w.btaken[o] = 0
+        for p in (c.p_lb, c.p_net_app, op.cpu_pool, c.p_route):
+            _skip(w, p, m)
+        if op.commands:
+            _skip(w, c.p_net_redis, m)
+            _skip(w, c.p_redis_rt, m)
+            _skip(w, c.p_redis_cmd, m * (op.commands if op.pipelined else 1))
+        if op.db_reads or op.db_writes:
+            _skip(w, c.p_net_db, m)
+            _skip(w, c.p_db_read if op.db_reads else c.p_db_write, m)
+
+
+@jit()
+def _skip(w, p, m):
+    if w.const[p] != w.const[p]:  # drawn from, not a constant
+        w.cursor[p] += m
+
+
+@jit()
+def _acks(w, k):
+    """calls.redis_ack for the kept writes, in the order the replies come back (the kept
+    requests' replies all come back before the others')."""
+    g, node, redis_acks, order, backs, cmds = w.g[0], w.node, w.redis_acks, w.border[AT_DB_HALF], w.backs, w.bcmds
+    for j in range(w.bcount[0, AT_DB_HALF]):
+        if order[j] >= k:
+            break
+        commands = cmds[j]
+        if commands:
+            ring_add(redis_acks, g.redis_acks, backs[j])
             g.redis_acks += 1
-            g.redis_commands += op.commands
+            g.redis_commands += commands
             for s in w.redis:
                 if s != g.master and node[s].linked and node[s].state == UP:
-                    replica_batch(w, s, bf[i, TS], op.commands)
+                    replica_batch(w, s, backs[j], commands)

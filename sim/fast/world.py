@@ -38,9 +38,12 @@ FIELDS = (
     "redis_acks",   # ring: times the Redis master applied acknowledged writes
     "pg_acks",      # ring: PostgreSQL commits
     "breaker",      # [0 time | 1 opened (1) or closed (0), i]
-    # scratch of sim.fast.bulk, per candidate request: times, codes, session hash, broke a rule;
-    # the orders of its stages; the servers' free times and the workers' release times
-    "bf", "bi", "bu", "bbad", "border", "bcount", "bfree", "bwork", "bcursor",
+    # scratch of sim.fast.bulk, per candidate request: times, response time, codes, session
+    # hash, broke a rule; the orders of its stages; the Redis replies in the order they come
+    # back: when, and the commands they acknowledge written (0: none); the servers' free times
+    # and the workers' release times; the pools' cursors before it; the requests kept, by operation
+    "bf", "bresp", "bi", "bu", "bbad", "border", "bcount", "backs", "bcmds", "bfree", "bwork", "bcursor",
+    "btaken",
     "bdraws")       # [pool] the most samples one request of a calm stretch draws from it
 
 
