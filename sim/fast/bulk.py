@@ -13,8 +13,8 @@ begins, which every later request reaches after.
 Every pool of samples is drawn at one stage only, in the order of that stage's arrivals: the
 order the event loop draws it in. Pass 1 (sim.fast.stages) runs the candidates on scratch copies
 of the stations, and this module keeps the longest prefix of whole busy cycles before the first
-request that breaks the rules above; pass 2 enters that prefix in the books and moves the pools
-past its samples. At the end of a busy cycle every station is idle, so the stations need nothing
+request that breaks the rules above; pass 2 (sim.fast.kept) enters that prefix in the books and
+moves the pools past its samples. At the end of a busy cycle every station is idle, so the stations need nothing
 else. What it keeps is what the event loop computes from the same samples, to the last count
 (tests/test_engines.py); the rest is left to the event loop.
 """
@@ -23,8 +23,9 @@ from __future__ import annotations
 import math
 
 from sim.fast import breaker
+from sim.fast.kept import commit
 from sim.fast.layout import UP
-from sim.fast.stages import HEAP, T0, commit, pass1, sift_down
+from sim.fast.stages import HEAP, T0, pass1, sift_down
 from sim.fast.world import jit
 
 MIN_RUN = 1 << 10  # a stretch shorter than this is left to the event loop

@@ -1,14 +1,12 @@
 """The stages of a calm stretch (sim.fast.bulk): each takes the candidate requests in the order
-they reach it, FIFO stations in closed form on scratch copies of their free times; then the
-books of the stretch kept, as the event loop keeps them."""
+they reach it, FIFO stations in closed form on scratch copies of their free times. What the
+stretch keeps goes in the books in sim.fast.kept."""
 from __future__ import annotations
 
 import math
 
-from sim.fast.books import (arrived, complete, earliest_server, leave, record_arrival, ring_add,
-                            span, visit)
-from sim.fast.calls import db_reader, replica_batch
-from sim.fast.layout import UP
+from sim.fast.books import earliest_server
+from sim.fast.calls import db_reader
 from sim.fast.world import jit
 
 # bf columns, a row per candidate request (its fields side by side, those pass1's _workers reads
@@ -246,84 +244,3 @@ def database(w, lo, hi):
             bf[i, D_DEP], bf[i, DONE] = dep, dep + bf[i, D_HALF]
             bad[i] |= dep < 0
         resp[i] = bf[i, DONE] + bf[i, APP_HALF]
-
-
-@jit()
-def commit(w, k):
-    """The books of the first k candidates, the samples they drew, the state they leave. The
-    stations are idle again when request k arrives: their free times need no update."""
-    g, c, bf, bi, ops, apps, taken = w.g[0], w.c[0], w.bf, w.bi, w.ops, w.apps, w.btaken
-    node, busy, queue, st_hist, bins = w.node, w.busy, w.queue, w.st_hist, w.bins
-    hist, hist_s, step_hist, incident, pg_acks = w.hist, w.hist_s, w.step_hist, w.incident, w.pg_acks
-    warm, end, vip, master, resp = c.warmup_s, c.duration_s, g.vip, g.master, w.bresp
-    for i in range(k):
-        op = ops[bi[i, OP]]
-        taken[bi[i, OP]] += 1
-        workers, t0, tw = apps[bi[i, APP], 0], bf[i, T0], bf[i, TW]
-        record_arrival(w, t0)
-        arrived(w, vip, t0)
-        arrived(w, workers, tw)
-        cpu = apps[bi[i, APP], 1]
-        visit(node, busy, queue, st_hist, cpu, tw, bf[i, CPU_START], bf[i, CPU_DEP], warm, end)
-        if op.commands:
-            visit(node, busy, queue, st_hist, master, bf[i, TR], bf[i, R_START], bf[i, R_DEP], warm, end)
-        s = bi[i, DB_ST]
-        if s >= 0:
-            if op.db_reads:
-                db_reader(w, w.bu[i])  # the round robin moves on
-            visit(node, busy, queue, st_hist, s, bf[i, TD], bf[i, D_START], bf[i, D_DEP], warm, end)
-            if op.db_writes:
-                ring_add(pg_acks, g.pg_acks, bf[i, DONE])
-                g.pg_acks += 1
-        node[workers].busy_s += span(busy, workers, tw, bf[i, DONE], warm, end)
-        leave(node, st_hist, workers, tw, bf[i, DONE], warm, end)
-        node[vip].busy_s += span(busy, vip, t0, resp[i], warm, end)
-        leave(node, st_hist, vip, t0, resp[i], warm, end)
-        complete(c, g, bins, hist, hist_s, step_hist, incident, bi[i, OP], t0, resp[i], op.write)
-    if c.bulk_redis:
-        g.brk_consec = 0  # breaker.success
-    _skip_drawn(w)
-    _acks(w, k)
-
-
-@jit()
-def _skip_drawn(w):
-    """Moves the pools' cursors past the samples the kept requests drew in pass 1, counted by
-    operation (btaken, then zeroed): what each stage draws for one."""
-    c = w.c[0]
-    for o in range(w.ops.shape[0]):
-        op, m = w.ops[o], w.btaken[o]
-        w.btaken[o] = 0
-        for p in (c.p_lb, c.p_net_app, op.cpu_pool, c.p_route):
-            _skip(w, p, m)
-        if op.commands:
-            _skip(w, c.p_net_redis, m)
-            _skip(w, c.p_redis_rt, m)
-            _skip(w, c.p_redis_cmd, m * (op.commands if op.pipelined else 1))
-        if op.db_reads or op.db_writes:
-            _skip(w, c.p_net_db, m)
-            _skip(w, c.p_db_read if op.db_reads else c.p_db_write, m)
-
-
-@jit()
-def _skip(w, p, m):
-    if w.const[p] != w.const[p]:  # drawn from, not a constant
-        w.cursor[p] += m
-
-
-@jit()
-def _acks(w, k):
-    """calls.redis_ack for the kept writes, in the order the replies come back (the kept
-    requests' replies all come back before the others')."""
-    g, node, redis_acks, order, backs, cmds = w.g[0], w.node, w.redis_acks, w.border[AT_DB_HALF], w.backs, w.bcmds
-    for j in range(w.bcount[0, AT_DB_HALF]):
-        if order[j] >= k:
-            break
-        commands = cmds[j]
-        if commands:
-            ring_add(redis_acks, g.redis_acks, backs[j])
-            g.redis_acks += 1
-            g.redis_commands += commands
-            for s in w.redis:
-                if s != g.master and node[s].linked and node[s].state == UP:
-                    replica_batch(w, s, backs[j], commands)

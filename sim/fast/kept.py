@@ -1,0 +1,131 @@
+"""The books of the requests a calm stretch keeps (sim.fast.bulk), entered as the event loop
+enters them: the stations' visits, the latencies, the acknowledged writes and the replicas'
+batches; the pools' cursors past the samples pass 1 drew for them."""
+from __future__ import annotations
+
+import math
+
+from sim.fast.books import arrived, complete, leave, record_arrival, ring_add, span, visit
+from sim.fast.calls import db_reader, flush_batch
+from sim.fast.layout import UP
+from sim.fast.stages import (APP, AT_DB_HALF, CPU_DEP, CPU_START, D_DEP, D_START, DB_ST, DONE, OP,
+                             R_DEP, R_START, T0, TD, TR, TW)
+from sim.fast.world import jit
+
+
+@jit()
+def commit(w, k):
+    """The books of the first k candidates, the samples they drew, the state they leave. The
+    stations are idle again when request k arrives: their free times need no update."""
+    g, c, bf, bi, ops, apps, taken = w.g[0], w.c[0], w.bf, w.bi, w.ops, w.apps, w.btaken
+    node, busy, queue, st_hist, bins = w.node, w.busy, w.queue, w.st_hist, w.bins
+    hist, hist_s, step_hist, incident, pg_acks = w.hist, w.hist_s, w.step_hist, w.incident, w.pg_acks
+    warm, end, vip, master, resp = c.warmup_s, c.duration_s, g.vip, g.master, w.bresp
+    for i in range(k):
+        op = ops[bi[i, OP]]
+        taken[bi[i, OP]] += 1
+        workers, t0, tw = apps[bi[i, APP], 0], bf[i, T0], bf[i, TW]
+        record_arrival(w, t0)
+        arrived(w, vip, t0)
+        arrived(w, workers, tw)
+        cpu = apps[bi[i, APP], 1]
+        visit(node, busy, queue, st_hist, cpu, tw, bf[i, CPU_START], bf[i, CPU_DEP], warm, end)
+        if op.commands:
+            visit(node, busy, queue, st_hist, master, bf[i, TR], bf[i, R_START], bf[i, R_DEP], warm, end)
+        s = bi[i, DB_ST]
+        if s >= 0:
+            if op.db_reads:
+                db_reader(w, w.bu[i])  # the round robin moves on
+            visit(node, busy, queue, st_hist, s, bf[i, TD], bf[i, D_START], bf[i, D_DEP], warm, end)
+            if op.db_writes:
+                ring_add(pg_acks, g.pg_acks, bf[i, DONE])
+                g.pg_acks += 1
+        node[workers].busy_s += span(busy, workers, tw, bf[i, DONE], warm, end)
+        leave(node, st_hist, workers, tw, bf[i, DONE], warm, end)
+        node[vip].busy_s += span(busy, vip, t0, resp[i], warm, end)
+        leave(node, st_hist, vip, t0, resp[i], warm, end)
+        complete(c, g, bins, hist, hist_s, step_hist, incident, bi[i, OP], t0, resp[i], op.write)
+    if c.bulk_redis:
+        g.brk_consec = 0  # breaker.success
+    _skip_drawn(w)
+    _acks(w, k)
+
+
+@jit()
+def _skip_drawn(w):
+    """Moves the pools' cursors past the samples the kept requests drew in pass 1, counted by
+    operation (btaken, then zeroed): what each stage draws for one."""
+    c = w.c[0]
+    for o in range(w.ops.shape[0]):
+        op, m = w.ops[o], w.btaken[o]
+        w.btaken[o] = 0
+        for p in (c.p_lb, c.p_net_app, op.cpu_pool, c.p_route):
+            _skip(w, p, m)
+        if op.commands:
+            _skip(w, c.p_net_redis, m)
+            _skip(w, c.p_redis_rt, m)
+            _skip(w, c.p_redis_cmd, m * (op.commands if op.pipelined else 1))
+        if op.db_reads or op.db_writes:
+            _skip(w, c.p_net_db, m)
+            _skip(w, c.p_db_read if op.db_reads else c.p_db_write, m)
+
+
+@jit()
+def _skip(w, p, m):
+    if w.const[p] != w.const[p]:  # drawn from, not a constant
+        w.cursor[p] += m
+
+
+@jit()
+def _acks(w, k):
+    """calls.redis_ack for the kept writes, in the order the replies come back (the kept
+    requests' replies all come back before the others'); then each linked replica's batches."""
+    g, c, order, backs, cmds = w.g[0], w.c[0], w.border[AT_DB_HALF], w.backs, w.bcmds
+    m, commands = 0, 0
+    while m < w.bcount[0, AT_DB_HALF] and order[m] < k:
+        if cmds[m]:
+            ring_add(w.redis_acks, g.redis_acks, backs[m])
+            g.redis_acks += 1
+            commands += cmds[m]
+        m += 1
+    g.redis_commands += commands
+    replicas = 0
+    for s in w.redis:
+        replicas += _linked(w, s)
+    rank = 0
+    for s in w.redis:
+        if _linked(w, s):
+            _batches(w, s, m, rank, replicas)
+            rank += 1
+    _skip(w, c.p_repl, replicas * commands)
+
+
+@jit()
+def _linked(w, s):
+    return s != w.g[0].master and w.node[s].linked and w.node[s].state == UP
+
+
+@jit()
+def _batches(w, s, m, rank, replicas):
+    """calls.replica_batch for replica s and the first m replies, its batch kept in registers.
+    The replicas take the replication service's samples in turn, reply by reply, as the event
+    loop draws them: this one the rank-th share of each reply's."""
+    st, c, backs, cmds = w.node[s], w.c[0], w.backs, w.bcmds
+    tick, per_command, pool, at = c.tick_s, w.const[c.p_repl], w.pools[c.p_repl], w.cursor[c.p_repl]
+    batch_t, batch_s = st.batch_t, st.batch_s
+    for j in range(m):
+        n = cmds[j]
+        if n == 0:
+            continue
+        tick_t = (math.floor(backs[j] / tick) + 1) * tick
+        if tick_t != batch_t:
+            st.batch_t, st.batch_s = batch_t, batch_s
+            flush_batch(w, s)
+            batch_t, batch_s = tick_t, 0.0
+        if per_command == per_command:  # deterministic
+            batch_s += n * per_command
+        else:
+            for x in range(at + rank * n, at + (rank + 1) * n):
+                batch_s += pool[x]
+            at += replicas * n
+    st.batch_t, st.batch_s = batch_t, batch_s
