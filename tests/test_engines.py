@@ -158,6 +158,25 @@ def test_compiled_histogram_bucket_is_the_reference_one():
     assert [bucket(v) for v in values] == expected.tolist()
 
 
+@pytest.mark.parametrize("most_moved", [4096, 3])
+def test_incident_samples_are_sorted_as_a_stable_argsort_sorts_them(most_moved):
+    """The completions around a failure come nearly in time order, with ties: sorted in place by
+    insertion; past `most_moved` places it gives up, and the stable argsort finishes the job."""
+    import numpy as np
+    from sim.fast.results import _sort_by_time
+    rng = np.random.default_rng(2)
+    t = np.round(np.arange(20_000) * 1e-3 + rng.exponential(5e-3, 20_000), 4)
+    v = rng.random(20_000)
+    order = np.argsort(t, kind="stable")
+    expected_t, expected_v = t[order], v[order]
+    done = _sort_by_time(t, v, most_moved)
+    assert done == (most_moved == 4096)
+    if not done:
+        order = np.argsort(t, kind="stable")
+        t, v = t[order], v[order]
+    assert np.array_equal(t, expected_t) and np.array_equal(v, expected_v)
+
+
 def _same(a, b, path="raw"):
     """Equal, floats to 1e-9 relative (the calm stretches add the same terms in another order)."""
     import numpy as np

@@ -50,6 +50,9 @@ class Driver:
         self.control, self.nodes, self.stations = control, nodes, stations
         self.loaded_to = 0.0
         self.budget = POOL - int(state.c["reserve"][0])
+        # room for a load of arrivals at the peak rate, so that the buffers are rarely grown
+        most = int(np.max(arrivals.curve[1]) * (LOAD_AHEAD_S + arrivals.CHUNK_S) * 1.1) + 1024
+        self.w = self.w.replace(arr_t=np.empty(most), arr_op=np.empty(most, np.int64))
         self.redis_log, self.pg_log = WriteLog(self, "redis_acks"), WriteLog(self, "pg_acks")
 
     def catch_up(self):

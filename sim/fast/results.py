@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+from numba import njit
 
 from sim.engine import node_figures, result, role_of
 from sim.fast.layout import REASONS
@@ -14,6 +15,22 @@ def _hist(counts: np.ndarray, total_s: float) -> LogHistogram:
     h = LogHistogram()
     h.counts, h.total_s = counts.astype(np.int64).copy(), float(total_s)
     return h
+
+
+@njit(cache=True)
+def _sort_by_time(t, v, most_moved):
+    """Sorts the pairs (t[i], v[i]) by t in place, stably, by insertion: completions come nearly
+    in time order. Returns False, the pairs only partly sorted, if one would move further than
+    most_moved places."""
+    for i in range(1, len(t)):
+        x, y, j = t[i], v[i], i - 1
+        while j >= 0 and t[j] > x and i - j <= most_moved:
+            t[j + 1], v[j + 1] = t[j], v[j]
+            j -= 1
+        t[j + 1], v[j + 1] = x, y
+        if j >= 0 and t[j] > x:
+            return False
+    return True
 
 
 def _fill_recorder(rec, w, op_names: list[str]):
@@ -29,8 +46,11 @@ def _fill_recorder(rec, w, op_names: list[str]):
     rec.window_quantiles = [[_hist(bk.step_hist[i], 0).quantile_s(q) * 1000 for q in (0.5, 0.95, 0.99)]
                             for i in range(steps)]
     n = int(g["n_inc"])
-    order = np.argsort(bk.incident[0, :n], kind="stable")  # completions, in time order
-    rec.incident_t, rec.incident_latency = bk.incident[0, :n][order], bk.incident[1, :n][order]
+    t, latency = bk.incident[0, :n], bk.incident[1, :n]  # completions, in time order
+    if not _sort_by_time(t, latency, 4096):
+        order = np.argsort(t, kind="stable")
+        t, latency = t[order], latency[order]
+    rec.incident_t, rec.incident_latency = t, latency
     rec.session_writes, rec.fallbacks = int(g["writes"]), int(g["fallbacks"])
     rec.completed, rec.latency_s = int(g["completed"]), float(g["latency_s"])
 
