@@ -228,3 +228,22 @@ def test_calm_stretches_in_bulk_change_no_figure(name, duration_s, failures, ove
     assert bulk["bulk_requests"] > 0.25 * bulk["totals"]["arrived"]
     del events["bulk_requests"], bulk["bulk_requests"]
     _same(events, bulk)
+
+
+def test_compiled_caches_of_the_versions_used_last_are_kept(tmp_path):
+    """The compiled code is cached per version of the fast engine's sources: importing it keeps
+    its own cache and the KEEP - 1 others used last (another checkout's), removes the rest."""
+    import os
+    import subprocess
+    import sys
+    from sim.fast import KEEP
+    for age, name in enumerate(["fast-a", "fast-b", "fast-c", "fast-d"]):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (1e9 - age * 100, 1e9 - age * 100))  # fast-a used last
+    code = "import numba, sim.fast; print(numba.config.CACHE_DIR)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path)))
+    own = os.path.basename(out.stdout.strip())
+    assert own.startswith("fast-") and own not in {"fast-a", "fast-b", "fast-c", "fast-d"}
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == ["fast-a", "fast-b", "fast-c", "fast-d"][:KEEP - 1]

@@ -22,17 +22,30 @@ streams in another order. The same seed gives the same figures, bit for bit.
 """
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import numba
+
+KEEP = 3  # compiled caches kept: this version's, and the two others used last (other checkouts)
+
+
+def _used(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile by another process
+        return 0.0
+
 
 # numba's cache notices a change in a function's own file, not in the files of the functions it
 # calls: key the cache on all of this package's sources instead.
 _sources = sorted(Path(__file__).parent.glob("*.py"))
 _key = hashlib.sha256(b"".join(p.read_bytes() for p in _sources)).hexdigest()[:16]
-_base = os.environ.get("NUMBA_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sessionsim"
-numba.config.CACHE_DIR = str(Path(_base) / f"fast-{_key}")
-for _old in Path(_base).glob("fast-*"):  # compiled from sources that are gone
-    if _old.name != f"fast-{_key}":
-        import shutil
-        shutil.rmtree(_old, ignore_errors=True)
+_base = Path(os.environ.get("NUMBA_CACHE_DIR")
+             or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sessionsim")
+_here = _base / f"fast-{_key}"
+numba.config.CACHE_DIR = str(_here)
+if _here.exists():
+    os.utime(_here)
+for _old in sorted(set(_base.glob("fast-*")) - {_here}, key=_used, reverse=True)[KEEP - 1:]:
+    shutil.rmtree(_old, ignore_errors=True)  # compiled from sources used least recently

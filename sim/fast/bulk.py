@@ -14,9 +14,9 @@ Every pool of samples is drawn at one stage only, in the order of that stage's a
 order the event loop draws it in. Pass 1 (sim.fast.stages) runs the candidates on scratch copies
 of the stations, and this module keeps the longest prefix of whole busy cycles before the first
 request that breaks the rules above; pass 2 (sim.fast.kept) enters that prefix in the books and
-moves the pools past its samples. At the end of a busy cycle every station is idle, so the stations need nothing
-else. What it keeps is what the event loop computes from the same samples, to the last count
-(tests/test_engines.py); the rest is left to the event loop.
+moves the pools past its samples. At the end of a busy cycle every station is idle, so the
+stations need nothing else. What it keeps is what the event loop computes from the same samples,
+to the last count (tests/test_engines.py); the rest is left to the event loop.
 """
 from __future__ import annotations
 
