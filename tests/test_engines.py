@@ -209,6 +209,7 @@ RANDOM = {"workload": {"operations": {op: {"cpu": {"dist": "lognormal", "mean_ms
 @pytest.mark.parametrize("name, duration_s, failures, overrides", [
     ("peak", 40, [], {}),
     ("peak", 40, [], RANDOM),
+    ("peak", 40, [], {"topology": {"app_servers": {"workers": 7}}}),  # requests wait for workers
     ("peak", 40, [{"name": "f", "component": "redis_master", "kind": "crash", "at_s": 20}], {}),
     ("average", 60, [{"name": "f", "component": "app_server", "kind": "crash", "at_s": 30}], {}),
     ("flash-sale", 240, [], {})])
@@ -216,7 +217,8 @@ def test_calm_stretches_in_bulk_change_no_figure(name, duration_s, failures, ove
     """sim.fast.bulk runs calm stretches without the event queue, drawing every sample in the
     order the event loop draws it: the figures are the event loop's, to the last count (sums of
     the same terms in another order: 1e-9 relative), also when every time is random and requests
-    overtake each other between tiers. A quarter of the requests at least run in bulk."""
+    overtake each other between tiers, and when requests often wait for a worker (which ends a
+    stretch). A quarter of the requests at least run in bulk."""
     from sim.fast.engine import run_replication
     from sim.yamlio import merge
     s = shortened(name, duration_s)

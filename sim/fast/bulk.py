@@ -25,7 +25,7 @@ import math
 from sim.fast import breaker
 from sim.fast.kept import commit
 from sim.fast.layout import UP
-from sim.fast.stages import HEAP, T0, pass1, sift_down
+from sim.fast.stages import HEAP, T0, pass1
 from sim.fast.world import jit
 
 MIN_RUN = 1 << 10  # a stretch shorter than this is left to the event loop
@@ -93,7 +93,7 @@ def _before_full(t0, resp, heap, m, cap):
     for i in range(m):
         while size and heap[0] < t0[i]:
             size -= 1
-            sift_down(heap, size, heap[size])
+            _sift_down(heap, size, heap[size])
         if size >= cap:
             return i
         _sift_up(heap, size, resp[i])
@@ -107,6 +107,22 @@ def _sift_up(heap, i, x):
         heap[i] = heap[(i - 1) >> 1]
         i = (i - 1) >> 1
     heap[i] = x
+
+
+@jit()
+def _sift_down(heap, n, x):
+    """Puts x at the root of heap[:n] and lets it sink."""
+    i = 0
+    while 2 * i + 1 < n:
+        c = 2 * i + 1
+        if c + 1 < n and heap[c + 1] < heap[c]:
+            c += 1
+        if heap[c] >= x:
+            break
+        heap[i] = heap[c]
+        i = c
+    if n:
+        heap[i] = x
 
 
 @jit()

@@ -63,8 +63,8 @@ def _stages(w, before):
 @jit()
 def _workers(w, walked, first, until):
     """The candidates whose response is known, in the order they reach their app server: bbad
-    marks one that finds all its server's workers busy (each app server's workers: a min-heap of
-    their release times). Returns how many were walked, and the first that broke a rule."""
+    marks one that finds all its server's workers busy (each app server's workers: their release
+    times). Returns how many were walked, and the first that broke a rule."""
     bf, bi, order, bad, work, resp = w.bf, w.bi, w.border[AT_CPU], w.bbad, w.bwork, w.bresp
     end = w.bcount[1, AT_CPU]
     while walked < end:
@@ -72,29 +72,14 @@ def _workers(w, walked, first, until):
         if resp[i] != resp[i]:  # NaN: not through the database stage yet
             break
         a = bi[i, APP]
-        if work[a, 0] > bf[i, TW]:
+        k, earliest = earliest_server(work, a, w.node[w.apps[a, 0]].cap)
+        if earliest > bf[i, TW]:
             bad[i] = 1
-        sift_down(work[a], w.node[w.apps[a, 0]].cap, bf[i, DONE])
+        work[a, k] = bf[i, DONE]
         if bad[i] or resp[i] >= until:
             first = min(first, i)
         walked += 1
     return walked, first
-
-
-@jit()
-def sift_down(heap, n, x):
-    """Puts x at the root of heap[:n] and lets it sink."""
-    i = 0
-    while 2 * i + 1 < n:
-        c = 2 * i + 1
-        if c + 1 < n and heap[c + 1] < heap[c]:
-            c += 1
-        if heap[c] >= x:
-            break
-        heap[i] = heap[c]
-        i = c
-    if n:
-        heap[i] = x
 
 
 @jit()
