@@ -137,11 +137,13 @@ def front(w, a, b):
     """Candidates a..b-1 arrive: the balancer, round robin, the half trip to the app server."""
     g, c, bf, bi, order = w.g[0], w.c[0], w.bf, w.bi, w.border[AT_CPU]
     const, cursor, pools, arr_t, arr_op, rot = w.const, w.cursor, w.pools, w.arr_t, w.arr_op, w.rot
-    first, rr, n_rot, p_lb, p_app, resp = g.next_arr, g.rr_app, g.n_rot, c.p_lb, c.p_net_app, w.bresp
+    first, n_rot, p_lb, p_app, resp = g.next_arr, g.n_rot, c.p_lb, c.p_net_app, w.bresp
+    turn = (g.rr_app + 1 + a) % n_rot
     for i in range(a, b):
         bf[i, T0] = arr_t[first + i]
         bi[i, OP] = arr_op[first + i]
-        bi[i, APP] = rot[(rr + 1 + i) % n_rot]
+        bi[i, APP] = rot[turn]
+        turn = turn + 1 if turn + 1 < n_rot else 0
         bf[i, PROXY] = _draw(const, cursor, pools, p_lb)
         bf[i, APP_HALF] = _draw(const, cursor, pools, p_app) / 2
         bf[i, TW] = bf[i, T0] + bf[i, PROXY] + bf[i, APP_HALF]
