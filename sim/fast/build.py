@@ -123,7 +123,8 @@ def books(scenario, rec, n_stations: int, fifo_width: int, seconds: int, n_ops: 
 BULK = 1 << 18  # candidate requests of one calm stretch
 
 
-def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps: int, n_ops: int) -> dict:
+def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps: int,
+                 n_ops: int) -> dict:
     """The scratch arrays of sim.fast.bulk, and the most samples a request draws per pool."""
     t = scenario.topology
     commands = max(op.session_commands for op in scenario.workload.operations.values())
@@ -133,12 +134,12 @@ def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps:
         if name in pools.names:
             draws[pools.index(name)] = most
     return dict(bdraws=draws, bwork=np.zeros((apps, t.app_servers.workers)),
-                bf=np.zeros((BULK, stages.N_BF)), bresp=np.zeros(BULK), bi=np.zeros((BULK, stages.N_BI), np.int64),
-                bu=np.zeros(BULK), bbad=np.zeros(BULK, np.int64), border=np.zeros((stages.N_ORDERS, BULK), np.int64),
+                bf=np.zeros((BULK, stages.N_BF)), bresp=np.zeros(BULK),
+                bi=np.zeros((BULK, stages.N_BI), np.int64), bu=np.zeros(BULK),
+                bbad=np.zeros(BULK, np.int64), border=np.zeros((stages.N_ORDERS, BULK), np.int64),
                 bcount=np.zeros((2, stages.N_ORDERS), np.int64), backs=np.zeros(BULK),
-                bcmds=np.zeros(BULK, np.int64),
-                bfree=np.zeros((n_stations, fifo_width)), bcursor=np.zeros(len(pools.names), np.int64),
-                btaken=np.zeros(n_ops, np.int64))
+                bcmds=np.zeros(BULK, np.int64), bfree=np.zeros((n_stations, fifo_width)),
+                bcursor=np.zeros(len(pools.names), np.int64), btaken=np.zeros(n_ops, np.int64))
 
 
 def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str], bulk: bool) -> State:
@@ -167,7 +168,8 @@ def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str]
                   lane_n=np.zeros((len(LANE_KINDS), 2), np.int64), pools=pools.values, cursor=pools.cursor,
                   const=pools.const, arr_t=np.empty(0), arr_op=np.empty(0, np.int64),
                   **roles, **books(scenario, rec, len(stations_list), fifo_width, seconds, len(op_names)),
-                  **bulk_scratch(scenario, pools, len(stations_list), fifo_width, len(nodes.apps), len(op_names)))
+                  **bulk_scratch(scenario, pools, len(stations_list), fifo_width, len(nodes.apps),
+                                 len(op_names)))
     return State(arrays)
 
 
