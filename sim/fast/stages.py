@@ -181,7 +181,8 @@ def session_hash(w, lo, hi):
 @jit()
 def redis(w, lo, hi):
     """The Redis round trip; bbad marks a timed-out call."""
-    c, bf, bi, order, ops, free, node, bad = w.c[0], w.bf, w.bi, w.border[AT_REDIS], w.ops, w.bfree, w.node, w.bbad
+    c, bf, bi, order, ops = w.c[0], w.bf, w.bi, w.border[AT_REDIS], w.ops
+    free, node, bad = w.bfree, w.node, w.bbad
     const, cursor, pools, p_rt, p_cmd = w.const, w.cursor, w.pools, c.p_redis_rt, c.p_redis_cmd
     master, socket_s = w.g[0].master, c.socket_s
     for j in range(lo, hi):
