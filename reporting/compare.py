@@ -40,7 +40,7 @@ def _verdict(report: dict, key: str) -> str:
     return fmt.DASH if obj is None else f"{verdict(obj)} ({objective_target(key, obj)})"
 
 
-MATRIX_FIGURES = (("downtime_s", "downtime", "s"), ("rto_s", "RTO", "s"),
+MATRIX_FIGURES = (("impaired_s", "impaired", "s"), ("rto_s", "RTO", "s"),
                   ("failed_requests", "failed requests", ""), ("lost_writes", "writes lost", ""),
                   ("cost_usd", "cost", "$"))
 

@@ -13,10 +13,9 @@ import numpy as np  # noqa: E402
 from reporting import fmt  # noqa: E402
 
 FIGURES = (("detection_s", "Detection", "s"), ("action_s", "Recovery action", "s"),
-           ("rto_s", "RTO", "s"), ("downtime_s", "Downtime", "s"),
+           ("rto_s", "RTO", "s"), ("impaired_s", "Impaired", "s"), ("outage_s", "Outage", "s"),
            ("failed_requests", "Failed requests", ""), ("lost_writes", "Writes lost", ""),
-           ("lost_writes_span_s", "RPO span", "s"), ("p99_during_ms", "p99 during", "ms"),
-           ("throughput_during_rps", "Throughput during", "req/s"), ("cost_usd", "Cost", "$"))
+           ("lost_writes_span_s", "RPO span", "s"), ("cost_usd", "Cost", "$"))
 EVENT_COLORS = {"injected": "black", "detected": "tab:orange", "action": "tab:green",
                 "alerted": "tab:purple", "repaired": "tab:blue", "recovered": "tab:blue"}
 
@@ -49,20 +48,66 @@ def render(report: dict) -> str:
     rows = [[f["name"], f"{f['component']} {f['kind']}"] + [_fig(f, k, u) for k, _, u in FIGURES]
             + [f"**{f.get('verdict', '–')}**"] for f in failures]
     parts = ["## Failure matrix", "Each failure injected alone at its time, mean over replications "
-             "with the 95% interval; the verdict judges the document's claims (below).",
-             fmt.table(header, rows)]
-    checks = [[f["name"], c["figure"], c["claimed"], f"{c['op']} {fmt.num(c['value'])}",
-               fmt.figure(f.get(c["figure"])), c["verdict"]
-               + (f"; with {f['condition']['text']}: {fmt.figure(c['with_condition']['figure'])}, "
+             "with the 95% interval; the verdict judges the document's claims (below). Impaired: "
+             "the time outside the objectives after the failure; outage: the longest span in which "
+             "nothing succeeds.", fmt.table(header, rows), _degradation(failures)]
+    checks = [[f["name"], c["figure"], c["claimed"], _judged_as(c), _simulated(f, c), c["verdict"]
+               + (f" ({c['note']})" if c.get("note") else "")
+               + (f"; with {f['condition']['text']}: {_simulated(f, c, True)}, "
                   f"{c['with_condition']['verdict']}" if _tried_in_vain(c) else "")]
               for f in failures for c in f.get("checks", [])]
     if checks:
+        words = {c["claimed"]: c.get("means", "") for f in failures for c in f.get("checks", [])
+                 if c["figure"] == "impact"}
         parts += ["### The document's claims, judged",
                   fmt.table(["Failure", "Figure", "Document says", "Judged as", "Simulated", "Verdict"],
-                            checks)]
+                            checks),
+                  "The document's performance-impact words, as judged (the claims file states each):\n\n"
+                  + "\n".join(f"- *{w}*: {m}" for w, m in words.items())]
+    undecided = [f"{f['name']} ({', '.join(f['undecided'])})" for f in failures if f.get("undecided")]
+    runs = ", ".join(f"{f['name']} {f.get('replications', '?')}" for f in failures)
+    parts.append(f"Replications per failure: {runs}." + (
+        f" Still uncertain at the maximum: {'; '.join(undecided)}." if undecided else ""))
     parts.append("### Timelines\n\n" + "\n".join(
         f"- {f['name']}: ![{f['name']}]({file_name(f)})" for f in failures))
     return "\n\n".join(parts)
+
+
+def _judged_as(check: dict) -> str:
+    if check["figure"] != "impact":
+        return f"{check['op']} {fmt.num(check['value'])}"
+    if "parts" not in check:
+        return "not judged"
+    return ", ".join(f"{p['figure']} {p['op']} {fmt.num(p['value'])}"
+                                              for p in check["parts"])
+
+
+def _simulated(entry: dict, check: dict, with_condition: bool = False) -> str:
+    if check["figure"] != "impact":
+        fig = check["with_condition"]["figure"] if with_condition else entry.get(check["figure"])
+        return fmt.figure(fig)
+    if with_condition:
+        return "see the condition's run"
+    return ", ".join(f"{p['figure']} {fmt.figure(entry.get(p['figure']))}" for p in check.get("parts", []))
+
+
+def _degradation(failures: list[dict]) -> str:
+    """Per failure: its run's headline, and the incident against the baseline before it."""
+    rows = []
+    for f in failures:
+        run = f.get("run") or {}
+        rows.append([f["name"], fmt.figure(run.get("offered_rps"), "req/s"),
+                     fmt.figure(run.get("throughput_rps"), "req/s"), fmt.pct_figure(run.get("error_rate")),
+                     fmt.figure(run.get("p99_ms"), "ms"),
+                     f"{fmt.figure(f.get('baseline_throughput_rps'), 'req/s')} → "
+                     f"{fmt.figure(f.get('throughput_during_rps'), 'req/s')}",
+                     f"{fmt.figure(f.get('baseline_p99_ms'), 'ms')} → {fmt.figure(f.get('p99_during_ms'), 'ms')}",
+                     fmt.pct_figure(f.get("error_rate_during"))])
+    return ("### Each failure's run, and its degradation\n\n"
+            "The whole measured window of the run with that failure, then the incident (from the "
+            "failure to recovery) against the same run before the failure.\n\n"
+            + fmt.table(["Failure", "Offered", "Throughput", "Error rate", "p99",
+                         "Throughput before → during", "p99 before → during", "Error rate during"], rows))
 
 
 def _events(ax, timeline: dict, labels: bool):

@@ -1,7 +1,7 @@
 """report.md: what a reviewer pastes into a design review."""
 from __future__ import annotations
 
-from reporting import fmt, incidents
+from reporting import fmt, incidents, stability
 from reporting.figures import (LATENCY_ROWS, dig, headline, name, objective_label,
                                objective_target, objective_value, verdict, window)
 
@@ -26,7 +26,7 @@ Node, tier and operation tables show means over replications."""
 
 def render(report: dict, plots: list[str] | None = None) -> str:
     """The markdown report; `plots` are the image file names to link (default: the standard three)."""
-    sections = [_title(report), _headline(report), _objectives(report), _by_operation(report),
+    sections = [_title(report), stability.section(report), _headline(report), _objectives(report), _by_operation(report),
                 incidents.render(report), _tiers(report), _nodes(report), _failures(report), _cost(report),
                 _conservation(report), HOW_TO_READ, _plots(plots)]
     return "\n\n".join(s for s in sections if s) + "\n"
@@ -51,9 +51,14 @@ def _title(report: dict) -> str:
     return "\n".join(lines + ["", " · ".join(facts)])
 
 
+BASELINE_NOTE = ("*The headline, objectives, nodes and plots below are the healthy baseline: the "
+                 "scenario run without failures. Each failure's own run is in the failure matrix.*\n\n")
+
+
 def _headline(report: dict) -> str:
     rows = headline(report)
-    return "## Headline\n\n" + fmt.table(["Figure", "Value (95% CI)"], rows, align="ll")
+    note = BASELINE_NOTE if report.get("healthy_baseline") else ""
+    return "## Headline\n\n" + note + fmt.table(["Figure", "Value (95% CI)"], rows, align="ll")
 
 
 def _objectives(report: dict) -> str:
@@ -62,8 +67,11 @@ def _objectives(report: dict) -> str:
         return ""
     rows = [[objective_label(k), objective_target(k, o), objective_value(k, o), verdict(o)]
             for k, o in objectives.items()]
+    notes = [f"- {objective_label(k)}: {o['rule']}" + (f" ({o['reason']})" if o.get("reason") else "")
+             for k, o in objectives.items() if o.get("rule")]
     return "## Objectives\n\n" + fmt.table(
-        ["Objective", "Target", "Simulated (95% CI)", "Verdict"], rows, align="lrrl")
+        ["Objective", "Target", "Simulated (95% CI)", "Verdict"], rows, align="lrrl") + (
+        "\n\nHow each is judged:\n\n" + "\n".join(notes) if notes else "")
 
 
 def _latency_cells(lat: dict | None) -> list[str]:
@@ -144,17 +152,17 @@ def _conservation(report: dict) -> str:
         return ""
     rows = []
     for i, t in enumerate(reps, 1):
-        balanced = t.get("arrived") == t.get("completed", 0) + t.get("failed", 0) + t.get("in_flight", 0)
-        agrees = t.get("lb_in_system", t.get("in_flight")) == t.get("in_flight")
+        agrees = t.get("lb_in_system") == t.get("in_flight")
         rows.append([i, fmt.num(t.get("arrived"), places=0), fmt.num(t.get("completed"), places=0),
                      fmt.num(t.get("failed"), places=0), fmt.num(t.get("in_flight"), places=0),
                      fmt.num(t.get("lb_in_system"), places=0),
-                     "yes" if balanced and agrees else "**NO**"])
-    header = ["Replication", "Arrived", "Completed", "Failed", "In flight at end",
-              "In load balancers at end", "Holds"]
-    intro = ("Every request that arrived during the whole run (warm-up included) completed, failed "
-             "or is still in flight at the end; the load balancers count the requests in flight "
-             "independently.\n\n")
+                     "yes" if agrees else "**NO**"])
+    header = ["Replication", "Arrived", "Completed", "Failed", "In flight (arrived - done - failed)",
+              "Counted at the load balancers", "Agree"]
+    intro = ("Requests of the whole run (warm-up included). In flight at the end by difference of "
+             "the request books, beside the requests the load balancers themselves hold at the end "
+             "(a connection, or a place in their queue): every request holds one until it ends, so "
+             "the two independent counts must agree.\n\n")
     return "## Conservation\n\n" + intro + fmt.table(header, rows, align="lrrrrrl")
 
 

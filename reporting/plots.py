@@ -73,7 +73,10 @@ def _shade_warmup(ax, warmup_s: float | None, unit: float, label: bool = True):
 
 
 def _mark_failures(ax, report: dict, unit: float, label: bool = True):
-    """The scenario's injected failures: a red dashed line at each, dotted at its repair."""
+    """The scenario's injected failures: a red dashed line at each, dotted at its repair (none
+    on a failure matrix's healthy baseline, the run these plots draw)."""
+    if report.get("healthy_baseline"):
+        return
     for f in dig(report, "scenario", "failures", default=[]):
         if f.get("at_s") is None:
             continue

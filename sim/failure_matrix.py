@@ -1,31 +1,20 @@
 """Failures in a scenario: each measured (one at a time when the scenario is a matrix), judged
-against the design document's claims, and, where a claim fails, tried under its stated condition."""
+against the design document's claims (sim.claims), and, where a claim fails or stays uncertain,
+tried under its stated condition."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
-from sim import incident, runner
+from sim import claims, incident, runner
 from sim.scenario import resolved
 from sim.schema import Scenario
-from sim.stats import ci_tree, judge
-from sim.yamlio import InputError, load_yaml, merge
+from sim.stats import ci_tree
+from sim.yamlio import merge
 
-CLAIMS_DIR = Path(__file__).resolve().parent.parent / "data" / "claims"
-JUDGED = ("detection_s", "downtime_s", "rto_s", "lost_writes", "lost_writes_span_s", "slowdown_x")
 TIMELINE_STEP_S = 0.5
-
-
-def load_claims(scenario: Scenario) -> dict:
-    name = scenario.incidents.claims
-    file = Path(name) if name.endswith(".yaml") else CLAIMS_DIR / f"{name}.yaml"
-    if not file.is_file():
-        raise InputError(file, None, "incidents.claims", "no such claims file; expected a name in "
-                         f"{CLAIMS_DIR} or a .yaml path")
-    data, _ = load_yaml(file)
-    return data.get("failures") or {}
+RUN_FIGURES = ("offered_rps", "throughput_rps", "error_rate", "failed_requests")
 
 
 def _timeline(raw: dict, t_fail: float) -> dict:
@@ -47,88 +36,89 @@ def _timeline(raw: dict, t_fail: float) -> dict:
             "events": [[float(e[0]), e[1], e[2], e[3]] for e in raw["events"]]}
 
 
+def _run_figures(scenario: Scenario, raw: dict) -> dict:
+    """The headline of a run with a failure: its whole measured window, failure included."""
+    m = runner.summarize(raw, scenario)["metrics"]
+    return {k: m[k] for k in RUN_FIGURES} | {"p99_ms": m["latency_ms"]["p99"]}
+
+
 def measure(scenario: Scenario, raws: list[dict], failure) -> dict:
     per_rep = [incident.measure(raw, failure, scenario) for raw in raws]
     entry = {"name": failure.name, "component": failure.component, "kind": failure.kind,
-             "at_s": failure.at_s, "repair_after_s": failure.repair_after_s}
+             "at_s": failure.at_s, "repair_after_s": failure.repair_after_s,
+             "replications": len(raws)}
     entry.update(ci_tree(per_rep))
+    entry["run"] = ci_tree([_run_figures(scenario, raw) for raw in raws])
     entry["not_recovered_replications"] = sum(math.isnan(r["rto_s"]) for r in per_rep)
     entry["timeline"] = _timeline(raws[0], failure.at_s)
     return entry
 
 
-def _checks(entry: dict, claim: dict | None) -> list[dict]:
-    """Each judged figure of an entry against its claim."""
-    checks = []
-    for key in JUDGED:
-        c = (claim or {}).get(key)
-        if not isinstance(c, dict) or "value" not in c:
-            continue
-        if key == "rto_s" and entry["not_recovered_replications"]:
-            verdict = "fails"  # not back within objectives before the run ended
-        else:
-            verdict = judge(entry[key], c["op"], c["value"])
-        checks.append({"figure": key, "claimed": c.get("text", ""), "op": c["op"], "value": c["value"],
-                       "verdict": verdict})
-    return checks
+def _judged(scenario: Scenario, failure, claim: dict, meanings: dict):
+    """A judge for runner.sequential: the failure's entry, and its undecided checks."""
+    def judged(raws, _wall_s):
+        entry = measure(scenario, raws, failure)
+        entry["checks"] = claims.checks(entry, claim, meanings, scenario)
+        return entry, claims.undecided(entry["checks"])
+    return judged
 
 
-def _overall(checks: list[dict]) -> str:
-    verdicts = [c["verdict"] for c in checks]
-    if not verdicts:
-        return "not claimed"
-    for word in ("fails", "uncertain", "no data"):
-        if word in verdicts:
-            return word
-    conditional = sorted({v for v in verdicts if v.startswith("holds only")})
-    return "; ".join(conditional) if conditional else "holds"
+def _with_condition(entry: dict, alone: Scenario, failure, claim: dict, meanings: dict, progress):
+    """Runs the claim's condition when a figure it names fails or stays uncertain."""
+    condition = claim.get("condition")
+    open_ = [c for c in entry["checks"] if condition and c["verdict"] in ("fails", "uncertain")
+             and c["figure"] in condition.get("figures", [])]
+    if not open_:
+        return
+    variant = Scenario.model_validate(merge(resolved(alone), condition["set"]))
+    label = f"{failure.name} with {condition['text']}"
+    _, _, other, _ = runner.sequential(variant, _judged(variant, failure, claim, meanings),
+                                       progress(variant, label))
+    again = {c["figure"]: c for c in other["checks"]}
+    for check in open_:
+        figure = other.get(check["figure"]) if check["figure"] != "impact" else None
+        check["with_condition"] = {"figure": figure, "verdict": again[check["figure"]]["verdict"]}
+        if again[check["figure"]]["verdict"] == "holds":
+            check["verdict"] = f"holds only with {condition['text']}"
+    entry["condition"] = {"text": condition["text"], "figures": condition.get("figures", []),
+                          "replications": other["replications"]}
 
 
-def _entry(scenario: Scenario, failure, claims: dict, progress) -> dict:
+def _entry(scenario: Scenario, failure, book: dict, progress) -> dict:
     alone = scenario.model_copy(update={"failures": [failure]})
-    entry = measure(alone, runner.simulate(alone, progress(alone, failure.name))[0], failure)
-    claim = claims.get(failure.name) or {}
+    claim = book["failures"].get(failure.name) or {}
+    _, _, entry, open_ = runner.sequential(alone, _judged(alone, failure, claim, book["impact_words"]),
+                                           progress(alone, failure.name))
+    entry["undecided"] = open_
     entry["claimed"] = {k: (v.get("text") if isinstance(v, dict) else v)
                         for k, v in claim.items() if k != "condition"}
-    entry["checks"] = _checks(entry, claim)
-    condition = claim.get("condition")
-    failing = [c for c in entry["checks"]
-               if condition and c["verdict"] == "fails" and c["figure"] in condition.get("figures", [])]
-    if failing:
-        variant = Scenario.model_validate(merge(resolved(alone), condition["set"]))
-        label = f"{failure.name} with {condition['text']}"
-        other = measure(variant, runner.simulate(variant, progress(variant, label))[0], failure)
-        again = {c["figure"]: c for c in _checks(other, claim)}
-        for check in failing:
-            check["with_condition"] = {"figure": other[check["figure"]],
-                                       "verdict": again[check["figure"]]["verdict"]}
-            if again[check["figure"]]["verdict"] == "holds":
-                check["verdict"] = f"holds only with {condition['text']}"
-        entry["condition"] = {"text": condition["text"], "figures": condition.get("figures", [])}
-    entry["verdict"] = _overall(entry["checks"])
+    _with_condition(entry, alone, failure, claim, book["impact_words"], progress)
+    entry["verdict"] = claims.overall(entry["checks"])
     return entry
 
 
 def run(scenario: Scenario, progress=None) -> dict:
     """The scenario's report, with a `failures` entry per failure. A matrix runs the scenario
-    without failures for its headline figures, then each failure alone; otherwise the failures
-    happen together in the one run and are each measured from it."""
+    without failures for a healthy baseline (labelled as such), then each failure alone, with
+    replications added while a claim's verdict is undecided; otherwise the failures happen
+    together in the one run and are each measured from it."""
     progress = progress or (lambda scenario, label: None)
     if not scenario.failures:
         return runner.run(scenario, progress(scenario, scenario.name))
-    claims = load_claims(scenario)
+    book = claims.load(scenario)
     if not scenario.incidents.matrix:
-        raws, wall_s = runner.simulate(scenario, progress(scenario, scenario.name))
-        result = runner.report(scenario, raws, wall_s)
+        result, raws = runner.run_with_raws(scenario, progress(scenario, scenario.name))
         result["failures"] = []
         for failure in scenario.failures:
             entry = measure(scenario, raws, failure)
-            entry["checks"] = _checks(entry, claims.get(failure.name))
-            entry["verdict"] = _overall(entry["checks"])
+            entry["checks"] = claims.checks(entry, book["failures"].get(failure.name),
+                                            book["impact_words"], scenario)
+            entry["verdict"] = claims.overall(entry["checks"])
             result["failures"].append(entry)
         return result
     healthy = scenario.model_copy(update={"failures": []})
     result = runner.run(healthy, progress(healthy, f"{scenario.name} without failures"))
     result["scenario"] = resolved(scenario)
-    result["failures"] = [_entry(scenario, f, claims, progress) for f in scenario.failures]
+    result["healthy_baseline"] = True  # headline, objectives and plots: the run without failures
+    result["failures"] = [_entry(scenario, f, book, progress) for f in scenario.failures]
     return result

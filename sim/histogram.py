@@ -5,7 +5,7 @@ import numpy as np
 
 LOW_S = 1e-6     # values below 1 us share the first bucket
 HIGH_S = 1e4     # and above ~2.8 h the last
-GROWTH = 1.01    # bucket width: a quantile is within 0.5% of the true value
+GROWTH = 1.01    # bucket width: 1%
 _LOG_G = np.log(GROWTH)
 NBUCKETS = int(np.ceil(np.log(HIGH_S / LOW_S) / _LOG_G)) + 2
 _EDGES = LOW_S * GROWTH ** np.arange(NBUCKETS - 1)
@@ -52,11 +52,20 @@ class LogHistogram:
         return self.total_s / n if n else float("nan")
 
     def quantile_s(self, q: float) -> float:
+        """The q-quantile, interpolated within its bucket as if the values were spread evenly
+        over it on the log scale (the density barely changes across 1%): a figure that moves
+        continuously with the data, so replications that share a bucket still differ."""
         n = self.count
         if n == 0:
             return float("nan")
-        rank = int(np.ceil(q * n))
-        return float(_MIDS[np.searchsorted(np.cumsum(self.counts), max(rank, 1))])
+        cum = np.cumsum(self.counts)
+        rank = min(max(q * n, 0.5), n)  # continuous rank
+        i = int(np.searchsorted(cum, rank))
+        if i == 0 or i == NBUCKETS - 1:  # below 1 us or above the last edge: no width to spread
+            return float(_MIDS[i])
+        below = cum[i - 1] if i else 0
+        frac = (rank - below) / self.counts[i]
+        return float(_EDGES[i - 1] * GROWTH ** frac)
 
     def copy(self) -> "LogHistogram":
         self.flush()
@@ -76,3 +85,14 @@ class LogHistogram:
         self.counts += other.counts
         self.total_s += other.total_s
         return self
+
+
+def floor_interval(figure: dict) -> dict:
+    """A quantile's interval widened to at least half a bucket either side of the mean: the
+    interpolation within a bucket is an assumption the histogram cannot check, so no interval
+    may claim a finer resolution than its buckets."""
+    mean, (lo, hi) = figure["mean"], figure["ci95"]
+    if mean is None or lo is None:
+        return figure
+    half = GROWTH ** 0.5
+    return {"mean": mean, "ci95": [min(lo, mean / half), max(hi, mean * half)]}

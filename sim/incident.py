@@ -7,9 +7,16 @@ Definitions (the README's, applied everywhere):
   declared down) or, failing all, the first monitoring alert.
 - recovery action: from the failure to the first corrective action (switch-master, server
   removed, VIP moved, replica promoted).
-- RTO: from the failure until the service is back within its objectives (error rate and p99)
-  in every bin of a sustained window (incidents.rto_sustain_s), measured in bins of bin_s.
-- downtime: the longest span of bins after the failure in which requests arrive and none succeeds.
+- impaired bin: a bin of bin_s in which the service is outside its objectives: more failed
+  requests than the error-rate objective allows, more than 1% of completions slower than the
+  p99 objective (so its p99 is above it), or requests arriving and none finishing.
+- RTO: from the failure until the service is back within its objectives, no bin impaired
+  through a sustained window (incidents.rto_sustain_s).
+- impaired time: the impaired bins from the failure to the end of the run, added up. The
+  document's "downtime" is judged by it: a trickle of successes does not make an incident free.
+- outage: the longest span of bins after the failure in which requests arrive and none succeeds.
+- degradation: throughput, error rate and p99 from the failure to recovery (the end of the run
+  when there is none), beside the same figures before the failure (the baseline).
 - RPO: acknowledged writes lost, and the span from the first of them to the failure.
 - cost: revenue lost (the scenario's revenue per hour, spread over the requests arriving before
   the failure, times the requests that failed or were slower than the p99 objective during the
@@ -57,15 +64,35 @@ def _recovered_bin(good: np.ndarray, need: int) -> int | None:
     return None
 
 
+def _write_share(scenario: Scenario) -> float:
+    """The share of requests that write business data (refused in a read-only mode)."""
+    ops = scenario.workload.operations
+    return sum(f for op, f in scenario.workload.mix.items() if ops[op].db_writes)
+
+
+def impaired(arrived, done, failed, slow, objectives) -> np.ndarray:
+    """Per bin: is the service outside its objectives there (the module's definition)?"""
+    over_errors = failed > objectives.error_rate * (done + failed)
+    over_p99 = slow > 0.01 * done
+    return over_errors | over_p99 | ((done + failed == 0) & (arrived > 0))
+
+
+def _baseline(bins: dict, i_from: int, i_to: int, width: float, hist) -> dict:
+    done, failed = (float(np.sum(bins[k][i_from:i_to])) for k in ("done", "failed"))
+    span = max(i_to - i_from, 1) * width
+    return {"baseline_throughput_rps": done / span,
+            "baseline_error_rate": failed / (done + failed) if done + failed else math.nan,
+            "baseline_p99_ms": hist.quantile_s(0.99) * 1000}
+
+
 def measure(raw: dict, failure: Failure, scenario: Scenario) -> dict:
     """One replication's figures for one failure (NaN where a figure does not exist)."""
     bins, obj, inc = raw["bins"], scenario.objectives, scenario.incidents
     width, t_fail = bins["bin_s"], failure.at_s
     i0 = int(round(t_fail / width))
     arrived, done, failed, slow = (bins[k][i0:] for k in ("arrived", "done", "failed", "slow"))
-    finished = done + failed
-    good = (failed <= obj.error_rate * finished) & (slow <= 0.01 * np.maximum(done, 1))
-    start = _recovered_bin(good, max(1, math.ceil(inc.rto_sustain_s / width)))
+    bad = impaired(arrived, done, failed, slow, obj)
+    start = _recovered_bin(~bad, max(1, math.ceil(inc.rto_sustain_s / width)))
     rto_s = start * width if start is not None else math.nan
     end_s = t_fail + (rto_s if start is not None else len(arrived) * width)
     window_s = max(end_s - t_fail, width)
@@ -83,16 +110,22 @@ def measure(raw: dict, failure: Failure, scenario: Scenario) -> dict:
     extra_server_s = np.clip(running[s0:s0 + int(math.ceil(window_s))] - running[s0], 0, None).sum()
     infra_usd = extra_server_s * unit_prices(scenario).get("app_server", 0.0) / SECONDS_PER_MONTH
     p99_during = float(np.quantile(during, 0.99)) if during.size else math.nan
-    return {
+    done_in, failed_in = float(done[:n_window].sum()), float(failed[:n_window].sum())
+    base = _baseline(bins, int(scenario.simulation.warmup_s / width), i0, width, raw["baseline_hist"])
+    return base | {
         "detection_s": _detection(raw["events"], t_fail, failure.detected_by),
         "alert_s": _first(raw["events"], t_fail, ("alerted",)),
         "action_s": _first(raw["events"], t_fail, ("action",), failure.detected_by),
         "rto_s": rto_s,
-        "downtime_s": _longest_run((done == 0) & (arrived > 0)) * width,
+        "impaired_s": float(bad.sum()) * width,
+        "outage_s": _longest_run((done == 0) & (arrived > 0)) * width,
         "failed_requests": float(failed.sum()),
         "lost_writes": float(sum(w["count"] for w in lost)),
         "lost_writes_span_s": max((w["span_s"] for w in lost), default=0.0),
-        "throughput_during_rps": float(done[:n_window].sum() / window_s),
+        "throughput_during_rps": done_in / window_s,
+        "error_rate_during": failed_in / (done_in + failed_in) if done_in + failed_in else math.nan,
+        "error_rate_beyond_writes_during": (failed_in / (done_in + failed_in) - _write_share(scenario)
+                                            if done_in + failed_in else math.nan),
         "p99_during_ms": p99_during * 1000,
         "slowdown_x": p99_during / baseline_p99 if baseline_p99 > 0 else math.nan,
         "fallback_writes": float(raw["fallbacks"]),

@@ -11,11 +11,13 @@ import numpy as np
 from sim import __version__
 from sim.cost import monthly_cost
 from sim.engine import run_replication
-from sim.histogram import LogHistogram
-from sim.metrics import quantiles_ms
+from sim import stability
+from sim.histogram import LogHistogram, floor_interval
+from sim.metrics import QUANTILES, quantiles_ms
+from sim.objectives import judge_objectives, undecided
 from sim.scenario import resolved
 from sim.schema import Scenario
-from sim.stats import ci95, ci_tree, judge
+from sim.stats import ci95, ci_tree
 
 _progress = None  # shared array of simulated seconds per replication, set in each worker
 
@@ -74,9 +76,12 @@ def summarize(raw: dict, scenario: Scenario) -> dict:
         t["rps"] += n["throughput_rps"]
     busiest = max(n["utilisation"] for n in raw["nodes"].values())
     logins = raw["by_op"]["login"].count / window if "login" in raw["by_op"] else 0.0
+    offered = stability.offered_rps(raw, scenario.simulation.warmup_s)
     return {
         "metrics": {
+            "offered_rps": offered,
             "throughput_rps": done / window,
+            "carried_share": done / (offered * window) if offered else 1.0,
             "latency_ms": quantiles_ms(raw["latency_hist"]),
             "error_rate": failed / (done + failed) if done + failed else 0.0,
             "failed_requests": failed,
@@ -93,17 +98,19 @@ def summarize(raw: dict, scenario: Scenario) -> dict:
     }
 
 
-def _replications(scenario: Scenario, n: int, progress_bar) -> list[dict]:
+def _replications(scenario: Scenario, start: int, n: int, progress_bar) -> list[dict]:
+    """Replications start .. start + n - 1 (each its own random streams, whichever runs it)."""
     workers = max(1, min(n, os.cpu_count() or 1))
+    done_s = start * scenario.simulation.duration_s
     if workers == 1:  # in this process: a worker would import and load the compiled code again
-        return [engine(scenario)(scenario, r, _after(progress_bar, r * scenario.simulation.duration_s))
-                for r in range(n)]
-    progress = mp.Array("d", n, lock=False)
+        return [engine(scenario)(scenario, r, _after(progress_bar, done_s + i * scenario.simulation.duration_s))
+                for i, r in enumerate(range(start, start + n))]
+    progress = mp.Array("d", start + n, lock=False)
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(progress,)) as pool:
-        futures = [pool.submit(_run_one, scenario, r) for r in range(n)]
+        futures = [pool.submit(_run_one, scenario, r) for r in range(start, start + n)]
         while not all(f.done() for f in futures):
             if progress_bar:
-                progress_bar(sum(progress))
+                progress_bar(done_s + sum(progress))
             time.sleep(0.2)
         return [f.result() for f in futures]
 
@@ -119,8 +126,10 @@ def _mean_series(raws: list[dict]) -> dict:
     keys = ("arrivals_rps", "completions_rps", "failures_rps", "in_flight")
     series = {k: np.mean([r["series"][k] for r in raws], axis=0).tolist() for k in keys}
     series["latency_step_s"] = raws[0]["series"]["latency_step_s"]
-    series["latency_ms_p50_p95_p99"] = np.nanmean(
-        [r["series"]["latency_ms_p50_p95_p99"] for r in raws], axis=0).tolist()
+    steps = np.array([r["series"]["latency_ms_p50_p95_p99"] for r in raws], dtype=float)
+    seen = (~np.isnan(steps)).sum(axis=0)  # steps in which nothing succeeded stay NaN, silently
+    series["latency_ms_p50_p95_p99"] = np.where(
+        seen > 0, np.nansum(steps, axis=0) / np.maximum(seen, 1), np.nan).tolist()
     series["nodes"] = {name: {k: np.mean([r["series"]["nodes"][name][k] for r in raws], axis=0).tolist()
                               for k in ("utilisation", "queue")} for name in used_nodes(raws)}
     series["app_servers"] = np.mean([r["series"]["app_servers"] for r in raws], axis=0).tolist()
@@ -134,11 +143,21 @@ def used_nodes(raws: list[dict]) -> list[str]:
                    for raw in raws)]
 
 
-def simulate(scenario: Scenario, progress_bar=None) -> tuple[list[dict], float]:
-    """The raw figures of every replication, and the wall time they took."""
+def simulate(scenario: Scenario, progress_bar=None, start: int = 0,
+             n: int | None = None) -> tuple[list[dict], float]:
+    """The raw figures of replications start .. start + n - 1 (n: the scenario's replications),
+    and the wall time they took."""
     started = time.time()
-    raws = _replications(scenario, scenario.simulation.replications, progress_bar)
+    raws = _replications(scenario, start, n or scenario.simulation.replications, progress_bar)
     return raws, time.time() - started
+
+
+def _floored(tree):
+    """Every latency quantile's interval floored at the histogram's resolution."""
+    if not isinstance(tree, dict):
+        return tree
+    return {k: floor_interval(v) if k in QUANTILES and isinstance(v, dict) and "mean" in v
+            else _floored(v) for k, v in tree.items()}
 
 
 def report(scenario: Scenario, raws: list[dict], wall_s: float) -> dict:
@@ -148,25 +167,33 @@ def report(scenario: Scenario, raws: list[dict], wall_s: float) -> dict:
     costs = [monthly_cost(scenario, raw["price_kinds"]) for raw in raws]
     cost = monthly_cost(scenario, {k: float(np.mean([raw["price_kinds"][k] for raw in raws]))
                                    for k in raws[0]["price_kinds"]})
-    metrics = ci_tree([s["metrics"] for s in summaries])
+    metrics = _floored(ci_tree([s["metrics"] for s in summaries]))
     metrics["cost_usd_per_month"] = ci95([c["total_usd_per_month"] for c in costs])
     reasons = sorted({k for raw in raws for k in raw["fail_reasons"]})
     used = used_nodes(raws)
-    nodes = ci_tree([{n: s["nodes"][n] for n in used} for s in summaries])
+    nodes = _floored(ci_tree([{n: s["nodes"][n] for n in used} for s in summaries]))
     for name, node in nodes.items():
         node.update({k: raws[0]["nodes"][name][k] for k in ("kind", "role", "capacity")})
+    varying = scenario.workload.arrivals.kind != "constant"
+    steady = stability.assess(raws, sim.warmup_s, varying)
+    window = None
+    if varying:
+        busiest = stability.busiest_window(raws, sim.warmup_s, sim.duration_s)
+        window = ci_tree(busiest.pop("replications")) | busiest
     totals = [raw["totals"] | {"lb_in_system": raw["lb_in_system"]} for raw in raws]
     return {
         "tool": {"name": "sessionsim", "version": __version__, "engine": sim.engine},
         "scenario": resolved(scenario),
         "seed": sim.seed,
-        "replications": sim.replications,
+        "replications": len(raws),
+        "stability": steady,
         "metrics": metrics,
+        "busiest_window": window,
         "failure_reasons": {k: ci95([raw["fail_reasons"].get(k, 0) for raw in raws]) for k in reasons},
         "nodes": nodes,
-        "tiers": ci_tree([s["tiers"] for s in summaries]),
-        "cost": cost,
-        "objectives": _objectives(scenario, metrics),
+        "tiers": _floored(ci_tree([s["tiers"] for s in summaries])),
+        "cost": cost | {"basis": _COST_BASIS[sim.duration_s >= 86_400]},
+        "objectives": judge_objectives(scenario, metrics, steady, window),
         "conservation": totals,
         "series": _mean_series(raws),
         "run": {"wall_s": wall_s, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -175,25 +202,45 @@ def report(scenario: Scenario, raws: list[dict], wall_s: float) -> dict:
     }
 
 
+_COST_BASIS = {True: "the app servers running, averaged over the measured window (a day or more: "
+                     "what a month of such days would run)",
+               False: "the app servers running at the start of the measured window (a run shorter "
+                      "than a day is not extrapolated to a month)"}
+
+
+def until_decided(scenario: Scenario) -> bool:
+    sim = scenario.simulation
+    return scenario.incidents.matrix if sim.until_decided is None else sim.until_decided
+
+
+def sequential(scenario: Scenario, judge_raws, progress_bar=None):
+    """Replications in batches of simulation.replications until judge_raws(raws) names no
+    undecided verdict, or simulation.max_replications have run (when until_decided is on).
+    Returns (raws, wall_s, what judge_raws last returned: (result, undecided names))."""
+    sim = scenario.simulation
+    raws, wall_s = simulate(scenario, progress_bar)
+    result, open_ = judge_raws(raws, wall_s)
+    while until_decided(scenario) and open_ and len(raws) < sim.max_replications:
+        more, w = simulate(scenario, progress_bar, start=len(raws),
+                           n=min(sim.replications, sim.max_replications - len(raws)))
+        raws, wall_s = raws + more, wall_s + w
+        result, open_ = judge_raws(raws, wall_s)
+    return raws, wall_s, result, open_
+
+
 def run(scenario: Scenario, progress_bar=None) -> dict:
-    """Runs the scenario's replications; returns its report."""
-    return report(scenario, *simulate(scenario, progress_bar))
+    """Runs the scenario's replications (more while a verdict is undecided, when asked); returns
+    its report."""
+    return run_with_raws(scenario, progress_bar)[0]
 
 
-def _objectives(scenario: Scenario, metrics: dict) -> dict:
-    """Each objective against the 95% interval: met when the whole interval meets it, missed when
-    none of it does. Carried throughput is met when its interval reaches the target: Poisson
-    arrivals at exactly the target rate carry it within noise."""
-    obj = scenario.objectives
-    checks = {"p99_latency_ms": (metrics["latency_ms"]["p99"], obj.p99_latency_ms, "<="),
-              "error_rate": (metrics["error_rate"], obj.error_rate, "<="),
-              "throughput_rps": (metrics["throughput_rps"], obj.throughput_rps, ">=")}
-    out = {}
-    for name, (figure, target, op) in checks.items():
-        if op == ">=":  # met when the interval reaches the target
-            verdict = judge(figure, "<", target)
-            verdict = {"holds": "missed", "fails": "met", "uncertain": "met"}.get(verdict, verdict)
-        else:
-            verdict = {"holds": "met", "fails": "missed"}.get(judge(figure, op, target), "uncertain")
-        out[name] = {"target": target, "operator": op, "value": figure, "verdict": verdict}
-    return out
+def run_with_raws(scenario: Scenario, progress_bar=None) -> tuple[dict, list[dict]]:
+    """run(), and the raw figures of every replication."""
+    def judged(raws, wall_s):
+        rep = report(scenario, raws, wall_s)
+        return rep, undecided(rep["objectives"])
+    raws, _, rep, open_ = sequential(scenario, judged, progress_bar)
+    rep["sequential"] = {"until_decided": until_decided(scenario), "ran": len(raws),
+                         "minimum": scenario.simulation.replications,
+                         "maximum": scenario.simulation.max_replications, "undecided": open_}
+    return rep, raws

@@ -242,12 +242,19 @@ class Simulation(Strict):
     duration_s: PositiveFloat = 60
     warmup_s: float = Field(default=10, ge=0)
     replications: PositiveInt = 5  # a confidence interval needs two at least
+    # more replications, in batches of `replications`, while a judged verdict is uncertain, up to
+    # max_replications; unset: on for a failure matrix, off otherwise
+    until_decided: Optional[bool] = None
+    max_replications: PositiveInt = 30
     seed: int = Field(default=1, ge=0)
     # fast: the request path compiled (sim.fast); reference: a SimPy process per request
     engine: Literal["fast", "reference"] = "fast"
 
     @model_validator(mode="after")
     def _window(self):
+        if self.max_replications < self.replications:
+            raise ValueError(f"max_replications ({self.max_replications}) must be at least "
+                             f"replications ({self.replications})")
         if self.warmup_s >= self.duration_s:
             raise ValueError(f"warmup_s ({self.warmup_s:g} s) must be shorter than duration_s "
                              f"({self.duration_s:g} s)")

@@ -7,9 +7,13 @@ import numpy as np
 from scipy.special import stdtrit  # scipy.stats.t.ppf's own; scipy.stats takes 1 s to import
 
 
-def ci95(values) -> dict:
+SHARES = ("error_rate", "error_rate_during", "_share", "_fraction", "utilisation")
+
+
+def ci95(values, share: bool = False) -> dict:
     """Mean and Student-t 95% interval of per-replication values: {"mean": m, "ci95": [lo, hi]};
-    for a quantity that cannot be negative the interval is clipped at zero."""
+    for a quantity that cannot be negative the interval is clipped at zero, and a share (a
+    fraction of requests or of time) at one."""
     x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
     if x.size == 0:
         return {"mean": None, "ci95": [None, None]}
@@ -22,15 +26,19 @@ def ci95(values) -> dict:
     low = mean - half
     if np.all(x >= 0):  # times, counts, rates and costs: the interval stops at zero
         low = max(low, 0.0)
-    return {"mean": mean, "ci95": [low, mean + half]}
+    high = mean + half
+    if share and np.all(x <= 1):
+        high = min(high, 1.0)
+    return {"mean": mean, "ci95": [low, high]}
 
 
-def ci_tree(replicas: list):
-    """ci95 at every numeric leaf of a list of same-shaped nested dicts."""
+def ci_tree(replicas: list, key: str = ""):
+    """ci95 at every numeric leaf of a list of same-shaped nested dicts (shares known by the
+    ending of their key, SHARES)."""
     first = replicas[0]
     if isinstance(first, dict):
-        return {k: ci_tree([r[k] for r in replicas]) for k in first}
-    return ci95(replicas)
+        return {k: ci_tree([r[k] for r in replicas], k) for k in first}
+    return ci95(replicas, share=key.endswith(SHARES))
 
 
 def judge(figure: dict, op: str, value: float) -> str:

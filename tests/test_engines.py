@@ -118,7 +118,7 @@ def test_fast_engine_agrees_on_the_failure_matrix():
     for key in ("throughput_rps", "error_rate"):
         assert_inside([{key: ref["metrics"][key]["mean"]}], [{key: fast["metrics"][key]["mean"]}], key)
     for a, b in zip(ref["failures"], fast["failures"]):
-        for key in ("detection_s", "downtime_s", "rto_s", "failed_requests", "lost_writes"):
+        for key in ("detection_s", "impaired_s", "outage_s", "rto_s", "failed_requests", "lost_writes"):
             lo, hi = a[key]["ci95"] if a[key]["ci95"][0] is not None else (a[key]["mean"],) * 2
             mean = b[key]["mean"]
             if mean is None or lo is None:

@@ -181,12 +181,12 @@ def test_monitoring_alert_fires_after_its_for_duration():
                                        "pg_primary", "all"])
 @pytest.mark.parametrize("engine", ENGINES)
 def test_conservation_through_every_failure(component, kind, engine):
-    """in = done + failed + in flight, and in flight = connections the balancers hold."""
+    """Requests in flight by difference (arrived - done - failed) = the requests the balancers
+    count themselves at the end (holding a connection or queued for one): two independent books."""
     s = scenario([{"name": "f", "component": component, "kind": kind, "at_s": 5.0,
                    "repair_after_s": 5.0}], duration_s=15, engine=engine)
     raw = run_replication(s, 0)
     t = raw["totals"]
-    assert t["arrived"] == t["completed"] + t["failed"] + t["in_flight"]
     assert t["in_flight"] == raw["lb_in_system"]
 
 

@@ -1,0 +1,95 @@
+"""The design document's failure-matrix claims (data/claims/), judged against a failure's figures.
+
+A claim on a figure holds when the whole 95% interval of the figure meets it; the document's
+performance-impact words are judged by the figures and thresholds its claims file gives each.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.schema import Scenario
+from sim.stats import judge
+from sim.yamlio import InputError, load_yaml
+
+CLAIMS_DIR = Path(__file__).resolve().parent.parent / "data" / "claims"
+TIMES = ("impaired_s", "outage_s", "rto_s")
+JUDGED = ("detection_s", "impaired_s", "outage_s", "rto_s", "lost_writes", "lost_writes_span_s",
+          "slowdown_x")
+
+
+def load(scenario: Scenario) -> dict:
+    """{"failures": {name: claim}, "impact_words": {word: meaning}} of the scenario's claims file."""
+    name = scenario.incidents.claims
+    file = Path(name) if name.endswith(".yaml") else CLAIMS_DIR / f"{name}.yaml"
+    if not file.is_file():
+        raise InputError(file, None, "incidents.claims", "no such claims file; expected a name in "
+                         f"{CLAIMS_DIR} or a .yaml path")
+    data, _ = load_yaml(file)
+    return {"failures": data.get("failures") or {}, "impact_words": data.get("impact_words") or {}}
+
+
+def _threshold(value, scenario: Scenario) -> float:
+    """A number, or `objectives.<name>`: the scenario's own objective."""
+    if isinstance(value, str) and value.startswith("objectives."):
+        return float(getattr(scenario.objectives, value.split(".", 1)[1]))
+    return float(value)
+
+
+def _combined(verdicts: list[str]) -> str:
+    for word in ("fails", "no data", "uncertain"):
+        if word in verdicts:
+            return word
+    return "holds"
+
+
+def _impact(entry: dict, word: str, meanings: dict, scenario: Scenario) -> dict:
+    meaning = meanings.get(word)
+    check = {"figure": "impact", "claimed": word}
+    if meaning is None:
+        return check | {"verdict": "not judged", "means": "the claims file does not define this word"}
+    if "not_judged" in meaning:
+        return check | {"verdict": "not judged", "means": meaning["not_judged"]}
+    parts = [{"figure": c["figure"], "op": c["op"], "value": _threshold(c["value"], scenario),
+              "verdict": judge(entry[c["figure"]], c["op"], _threshold(c["value"], scenario))}
+             for c in meaning["checks"]]
+    return check | {"means": meaning["reason"], "parts": parts,
+                    "verdict": _combined([p["verdict"] for p in parts])}
+
+
+def checks(entry: dict, claim: dict | None, meanings: dict, scenario: Scenario) -> list[dict]:
+    """Each claimed figure of a failure, and its impact word, against the entry's figures."""
+    claim = claim or {}
+    out = []
+    for key in JUDGED:
+        c = claim.get(key)
+        if not isinstance(c, dict) or "value" not in c:
+            continue
+        if key == "rto_s" and entry["not_recovered_replications"]:
+            verdict = "fails"  # not back within objectives before the run ended
+        else:
+            verdict = judge(entry[key], c["op"], c["value"])
+        check = {"figure": key, "claimed": c.get("text", ""), "op": c["op"], "value": c["value"],
+                 "verdict": verdict}
+        failed = entry["failed_requests"]["mean"] or 0
+        if key in TIMES and verdict == "holds" and failed:
+            # a short incident still fails requests: said beside the verdict, never hidden by it
+            check["note"] = f"{failed:,.0f} requests failed in it"
+        out.append(check)
+    if claim.get("impact"):
+        out.append(_impact(entry, claim["impact"], meanings, scenario))
+    return out
+
+
+def overall(checks_: list[dict]) -> str:
+    verdicts = [c["verdict"] for c in checks_ if c["verdict"] != "not judged"]
+    if not verdicts:
+        return "not claimed"
+    for word in ("fails", "uncertain", "no data"):
+        if word in verdicts:
+            return word
+    conditional = sorted({v for v in verdicts if v.startswith("holds only")})
+    return "; ".join(conditional) if conditional else "holds"
+
+
+def undecided(checks_: list[dict]) -> list[str]:
+    return [c["figure"] for c in checks_ if c["verdict"] == "uncertain"]
