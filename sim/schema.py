@@ -245,7 +245,7 @@ class Simulation(Strict):
     # more replications, in batches of `replications`, while a judged verdict is uncertain, up to
     # max_replications; unset: on for a failure matrix, off otherwise
     until_decided: Optional[bool] = None
-    max_replications: PositiveInt = 30
+    max_replications: PositiveInt = 20
     seed: int = Field(default=1, ge=0)
     # fast: the request path compiled (sim.fast); reference: a SimPy process per request
     engine: Literal["fast", "reference"] = "fast"

@@ -200,7 +200,7 @@ def test_db_fleet_shard_down():
 
 def test_matrix_same_seed_same_figures_and_verdicts():
     s = scenario([{"name": "redis-master", "component": "redis_master", "kind": "crash", "at_s": 8.0,
-                   "detected_by": "sentinel"}], duration_s=30)
+                   "detected_by": "sentinel"}], duration_s=30, max_replications=4)
     data = s.model_dump()
     data["incidents"]["matrix"] = True
     s = Scenario.model_validate(data)
@@ -214,3 +214,33 @@ def test_matrix_same_seed_same_figures_and_verdicts():
     # a crash cannot be detected in "< 5 s"; the verdict is the one its interval gives: it fails
     assert 5.0 < entry["detection_s"]["mean"] <= 5.3
     assert detection["verdict"] == judge(entry["detection_s"], "<", 5.0) == "fails"
+    # at 200 req/s the breaker's fallback carries the failover: some requests fail, briefly
+    checks = {c["figure"]: c for c in entry["checks"]}
+    assert entry["impaired_s"]["mean"] >= entry["outage_s"]["mean"]
+    assert checks["impaired_s"]["verdict"] == judge(entry["impaired_s"], "<", 10.0)
+    assert checks["impact"]["claimed"] == "none"
+    assert checks["impact"]["verdict"] == ("fails" if entry["impaired_s"]["ci95"][0] > 0 else "uncertain")
+    # replications were added while a verdict was open (at most 4); those still open are named,
+    # and were tried under the claim's condition when it names them
+    assert 2 <= entry["replications"] <= 4
+    assert set(entry["undecided"]) == {c["figure"] for c in entry["checks"] if c["verdict"] == "uncertain"
+                                       or c["verdict"].startswith("holds only")}
+    assert a["healthy_baseline"] and a["failures"][0]["run"]["error_rate"]["mean"] > 0
+
+
+def test_redis_master_crash_at_peak_is_judged_by_its_impaired_time():
+    """At 6,000 req/s the breaker sends the session writes to a PostgreSQL sized for 2,000: a
+    trickle of requests keeps succeeding (the outage is short), while for more than 10 s the
+    service is outside its objectives. The document's "< 10 s downtime" and "no impact" fail,
+    and no claim on a time holds without saying how many requests failed in it."""
+    s = scenario([{"name": "redis-master", "component": "redis_master", "kind": "crash", "at_s": 8.0,
+                   "detected_by": "sentinel"}], rate_rps=6000, duration_s=40, until_decided=False)
+    data = s.model_dump()
+    data["incidents"]["matrix"] = True
+    entry = run_with_failures(Scenario.model_validate(data))["failures"][0]
+    checks = {c["figure"]: c for c in entry["checks"]}
+    assert entry["outage_s"]["mean"] < 1 and entry["failed_requests"]["mean"] > 1000
+    assert entry["impaired_s"]["ci95"][0] > 10 and checks["impaired_s"]["verdict"] == "fails"
+    assert entry["p99_during_ms"]["mean"] > 100 and checks["impact"]["verdict"] == "fails"
+    assert all("note" in c for c in entry["checks"] if c["verdict"] == "holds"
+               and c["figure"] in ("impaired_s", "outage_s", "rto_s"))

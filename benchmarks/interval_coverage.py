@@ -7,7 +7,7 @@ warm-up left out) and asks whether each interval holds the exact value. A 95% in
 hold it in about 95% of the seeds; with N seeds the count is binomial, so 40 seeds give a
 standard error of 3.4 points. Target: each between 90% and 99%.
 
-    python benchmarks/coverage.py [--seeds 40] [--engine fast]
+    python benchmarks/interval_coverage.py [--seeds 40] [--engine fast]
 """
 from __future__ import annotations
 
