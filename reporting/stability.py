@@ -39,9 +39,9 @@ def _busiest(report: dict) -> str:
             ["Share slower than the p99 objective", fmt.pct_figure(w.get("slower_than_p99_objective_share"))],
             ["Bottleneck utilisation", fmt.pct_figure(w.get("bottleneck_utilisation"))],
             ["Headroom to saturation", fmt.figure(w.get("headroom_x"), unit="×")]]
-    return (f"### Busiest window: {fmt.num(start)} s to {fmt.num(start + length)} s\n\n"
+    return (f"### Worst window: {fmt.num(start)} s to {fmt.num(start + length)} s\n\n"
             "The load varies, so whole-run averages hide its peak: the objectives are judged in "
-            f"the {fmt.num(length)} s with the most arrivals.\n\n"
+            f"the {fmt.num(length)} s with the most {w.get('chosen_by', 'arrivals')}.\n\n"
             + fmt.table(["Figure", "Value (95% CI)"], rows, align="ll"))
 
 

@@ -96,7 +96,11 @@ def probe(apps, rec: Recorder):
 
 
 def app_servers_billed(series: list[float], warmup_s: float, duration_s: float) -> float:
-    """Running app servers, averaged over the measured window (one sample a second)."""
+    """The app servers a month would pay for (one sample a second): a run of a day or more, its
+    average over the measured window (a month of such days); a shorter run, those running when
+    the window starts: a 25-minute sale's scale-out is not a month's fleet."""
+    if duration_s < 86_400:
+        return series[min(int(warmup_s), len(series) - 1)]
     window = series[int(warmup_s):int(duration_s)] or series[-1:]
     return sum(window) / len(window)
 

@@ -15,8 +15,8 @@ RULES = {
                       "reaches it) and carried it: the whole interval of the share of the "
                       "window's arrivals that completed in it is at least 1 - the error-rate "
                       "objective",
-    "time_varying": "a load that varies is judged in its busiest window: the p99 objective by "
-                    "the share of requests slower than it (at most 1% <=> p99 within it)",
+    "time_varying": "a load that varies is judged in its worst window (sim.stability): the p99 "
+                    "objective by the share of requests slower than it (at most 1% <=> p99 within it)",
 }
 
 
@@ -57,6 +57,8 @@ def judge_objectives(scenario, metrics: dict, stability: dict, window: dict | No
     out["throughput_rps"] |= {"verdict": verdict, "offered_rps": source["offered_rps"]}
     if reason:
         out["throughput_rps"]["reason"] = reason
+    if not obj.throughput_rps:  # none set (0): nothing to judge
+        del out["throughput_rps"]
     if out["p99_latency_ms"]["verdict"] == "not judged":
         out["p99_latency_ms"]["reason"] = "no request succeeded"
     for key, entry in out.items():

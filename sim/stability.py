@@ -83,19 +83,22 @@ def assess(raws: list[dict], warmup_s: float, time_varying: bool) -> dict:
 
 
 def window_length_s(duration_s: float) -> float:
-    """The busiest window's length: the peak hour of a long run, the busiest minute of a short one."""
+    """The window's length: an hour in a long run (the peak hour of a day), else a minute."""
     return 3600.0 if duration_s >= 6 * 3600 else float(SLIDING_S)
 
 
 def busiest_window(raws: list[dict], warmup_s: float, duration_s: float) -> dict:
-    """Per replication, the figures of the window with the most arrivals (one window for all,
-    chosen on their mean, so that the intervals compare like with like)."""
+    """Per replication, the figures of the worst window: the one with the most requests failed
+    or slower than the p99 objective, or when there are none the one with the most arrivals (one
+    window for all replications, chosen on their mean, so the intervals compare like with like)."""
     width_s = window_length_s(duration_s - warmup_s)
     i0, bins = _window_bins(raws[0], warmup_s)
     n = max(1, int(round(width_s / bins["bin_s"])))
+    hurt = np.mean([r["bins"]["failed"][i0:] + r["bins"]["slow"][i0:] for r in raws], axis=0)
     arrived = np.mean([r["bins"]["arrived"][i0:] for r in raws], axis=0)
     n = min(n, arrived.size)
-    a = i0 + int(np.argmax(np.convolve(arrived, np.ones(n), mode="valid")))
+    by = hurt if hurt.sum() > 0 else arrived
+    a = i0 + int(np.argmax(np.convolve(by, np.ones(n), mode="valid")))
     start_s, span_s = a * bins["bin_s"], n * bins["bin_s"]
     per_rep = []
     for r in raws:
@@ -109,4 +112,6 @@ def busiest_window(raws: list[dict], warmup_s: float, duration_s: float) -> dict
                         "carried_share": got["done"] / got["arrived"] if got["arrived"] else 1.0,
                         "bottleneck_utilisation": top,
                         "headroom_x": 1 / top if top else float("inf")})
-    return {"start_s": start_s, "length_s": span_s, "replications": per_rep}
+    return {"start_s": start_s, "length_s": span_s, "replications": per_rep,
+            "chosen_by": "requests failed or slower than the p99 objective" if hurt.sum() > 0
+            else "arrivals"}

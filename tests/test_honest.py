@@ -126,7 +126,14 @@ def test_impact_words_read_the_scenario_objectives_and_unknown_words_are_not_jud
     assert claims.overall([check]) == "not claimed"
 
 
-def test_later_batches_of_replications_are_the_replications_of_one_run():
+@pytest.fixture
+def one_core(monkeypatch):
+    """Replications in this process, one after another (no pool to start for a tiny run)."""
+    import os
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+
+
+def test_later_batches_of_replications_are_the_replications_of_one_run(one_core):
     """Replications 2 and 3 run as a second batch give the figures they give in one batch of 4:
     sequential replications change how many run, never what one gives."""
     scenario = shortened("peak", duration_s=3, warmup_s=1)
@@ -136,7 +143,7 @@ def test_later_batches_of_replications_are_the_replications_of_one_run():
     assert [r["totals"] for r in first + more] == [r["totals"] for r in whole]
 
 
-def test_sequential_replications_stop_when_decided_or_at_the_maximum():
+def test_sequential_replications_stop_when_decided_or_at_the_maximum(one_core):
     scenario = shortened("peak", duration_s=3, warmup_s=1, replications=2, until_decided=True,
                          max_replications=5)
     seen = []
@@ -169,7 +176,7 @@ def test_throughput_objective_needs_the_load_offered_and_carried():
 
 
 def test_a_varying_load_is_judged_in_its_busiest_window():
-    """A piecewise load from 500 to 14,000 req/s and back: the whole run looks calm, its busiest
+    """A piecewise load from 500 to 14,000 req/s and back: the whole run looks calm, its worst
     minute does not; the window found is the one around the peak."""
     data = shortened("peak", duration_s=200, warmup_s=10).model_dump()
     data["workload"]["arrivals"] = {"kind": "piecewise", "points": [
@@ -177,9 +184,9 @@ def test_a_varying_load_is_judged_in_its_busiest_window():
         {"at_s": 160, "rate_rps": 500}, {"at_s": 200, "rate_rps": 500}]}
     report = runner.run(Scenario.model_validate(data))
     window = report["busiest_window"]
-    assert 100 <= window["start_s"] <= 150 and window["length_s"] == 60
+    assert 90 <= window["start_s"] <= 150 and window["length_s"] == 60
     assert window["offered_rps"]["mean"] > 2 * report["metrics"]["offered_rps"]["mean"]
-    assert "busiest window" in report["objectives"]["p99_latency_ms"]["rule"]
+    assert "worst window" in report["objectives"]["p99_latency_ms"]["rule"]
     assert window["bottleneck_utilisation"]["mean"] > report["stability"]["busiest_node"]["utilisation"]
 
 
