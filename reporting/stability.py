@@ -13,7 +13,7 @@ def line(report: dict) -> str:
         return ""
     offered = f"offered {fmt.num(st.get('offered_rps'))} req/s"
     if st.get("steady"):
-        return f"run steady ({offered}; {st.get('rule', '')})"
+        return f"run steady ({offered}; report.md states the rule)"
     return "RUN NOT STEADY, nothing judged: " + "; ".join(st.get("reasons") or [])
 
 
