@@ -1,6 +1,6 @@
 """The README's tables of what the simulator says about the document, regenerated (minutes).
 
-    python benchmarks/readme_figures.py > /tmp/figures.md
+    python benchmarks/readme_figures.py [architectures matrix overload flash-sale] > /tmp/figures.md
 
 Runs db-fleet, redis-single and peak (the architectures side by side), the failure matrix, and
 peak.yaml at 80,000 req/s (the stability check), each as shipped (seed 1), and prints the
@@ -71,6 +71,19 @@ def overload() -> str:
             + f"; objectives: {verdicts}")
 
 
+def flash_sale() -> str:
+    report = run(scenario("flash-sale"))
+    st, w = report["stability"], report["busiest_window"]
+    return (f"flash-sale.yaml: steady {st['steady']}; " + "; ".join(st["reasons"])
+            + f"; failed requests {fmt.figure(report['metrics']['failed_requests'])} per run; worst minute "
+            f"from {fmt.num(w['start_s'])} s: error rate {fmt.pct_figure(w['error_rate'])}, "
+            f"{fmt.pct_figure(w['slower_than_p99_objective_share'])} slower than the p99 objective; "
+            f"cost {fmt.money(report['cost']['total_usd_per_month'])} per month")
+
+
+PARTS = {"architectures": architectures, "matrix": matrix, "overload": overload,
+         "flash-sale": flash_sale}
+
 if __name__ == "__main__":
-    for part in (architectures, matrix, overload):
-        print(part(), end="\n\n", flush=True)
+    for name in sys.argv[1:] or PARTS:
+        print(PARTS[name](), end="\n\n", flush=True)
