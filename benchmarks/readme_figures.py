@@ -73,7 +73,7 @@ def overload() -> str:
 
 def flash_sale() -> str:
     report = run(scenario("flash-sale"))
-    st, w = report["stability"], report["busiest_window"]
+    st, w = report["stability"], report["worst_window"]
     return (f"flash-sale.yaml: steady {st['steady']}; " + "; ".join(st["reasons"])
             + f"; failed requests {fmt.figure(report['metrics']['failed_requests'])} per run; worst minute "
             f"from {fmt.num(w['start_s'])} s: error rate {fmt.pct_figure(w['error_rate'])}, "

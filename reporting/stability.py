@@ -1,5 +1,5 @@
 """What a reviewer must read before any figure: is the run a steady state, what load it offered,
-its busiest window when the load varies, and how many replications the verdicts took."""
+its worst window when the load varies, and how many replications the verdicts took."""
 from __future__ import annotations
 
 from reporting import fmt
@@ -28,8 +28,8 @@ def _sequential(report: dict) -> str:
     return text
 
 
-def _busiest(report: dict) -> str:
-    w = report.get("busiest_window")
+def _worst(report: dict) -> str:
+    w = report.get("worst_window")
     if not w:
         return ""
     start, length = w.get("start_s") or 0, w.get("length_s") or 0
@@ -65,5 +65,5 @@ def section(report: dict) -> str:
             ["Busiest node", f"{dig(st, 'busiest_node', 'name', default=fmt.DASH)} "
                              f"{fmt.pct(dig(st, 'busiest_node', 'utilisation'))} busy"]]
     parts = ["## Stability", head, fmt.table(["Figure", "Value"], rows, align="ll"),
-             f"Rule: {st.get('rule', '')}.", _sequential(report), _busiest(report)]
+             f"Rule: {st.get('rule', '')}.", _sequential(report), _worst(report)]
     return "\n\n".join(p for p in parts if p)

@@ -95,11 +95,14 @@ def probe(apps, rec: Recorder):
     return read
 
 
+MONTH_FROM_S = 86_400  # a run this long is billed by its average fleet: a month of such days
+
+
 def app_servers_billed(series: list[float], warmup_s: float, duration_s: float) -> float:
     """The app servers a month would pay for (one sample a second): a run of a day or more, its
     average over the measured window (a month of such days); a shorter run, those running when
     the window starts: a 25-minute sale's scale-out is not a month's fleet."""
-    if duration_s < 86_400:
+    if duration_s < MONTH_FROM_S:
         return series[min(int(warmup_s), len(series) - 1)]
     window = series[int(warmup_s):int(duration_s)] or series[-1:]
     return sum(window) / len(window)

@@ -36,7 +36,7 @@ def _throughput(offered: dict, carried: dict, target: float, error_rate: float) 
 
 
 def judge_objectives(scenario, metrics: dict, stability: dict, window: dict | None) -> dict:
-    """Each objective: {target, operator, value, verdict, reason, rule}. `window`: the busiest
+    """Each objective: {target, operator, value, verdict, reason, rule}. `window`: the worst
     window's figures (with intervals) for a load that varies, else None."""
     obj = scenario.objectives
     source = window if window is not None else metrics

@@ -8,10 +8,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from sim import __version__
+from sim import __version__, stability
 from sim.cost import monthly_cost
-from sim.engine import run_replication
-from sim import stability
+from sim.engine import MONTH_FROM_S, run_replication
 from sim.histogram import LogHistogram, floor_interval
 from sim.metrics import QUANTILES, quantiles_ms
 from sim.objectives import judge_objectives, undecided
@@ -103,7 +102,8 @@ def _replications(scenario: Scenario, start: int, n: int, progress_bar) -> list[
     workers = max(1, min(n, os.cpu_count() or 1))
     done_s = start * scenario.simulation.duration_s
     if workers == 1:  # in this process: a worker would import and load the compiled code again
-        return [engine(scenario)(scenario, r, _after(progress_bar, done_s + i * scenario.simulation.duration_s))
+        step_s = scenario.simulation.duration_s
+        return [engine(scenario)(scenario, r, _after(progress_bar, done_s + i * step_s))
                 for i, r in enumerate(range(start, start + n))]
     progress = mp.Array("d", start + n, lock=False)
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(progress,)) as pool:
@@ -178,8 +178,8 @@ def report(scenario: Scenario, raws: list[dict], wall_s: float) -> dict:
     steady = stability.assess(raws, sim.warmup_s, varying)
     window = None
     if varying:
-        busiest = stability.busiest_window(raws, sim.warmup_s, sim.duration_s)
-        window = ci_tree(busiest.pop("replications")) | busiest
+        worst = stability.worst_window(raws, sim.warmup_s, sim.duration_s)
+        window = ci_tree(worst.pop("replications")) | worst
     totals = [raw["totals"] | {"lb_in_system": raw["lb_in_system"]} for raw in raws]
     return {
         "tool": {"name": "sessionsim", "version": __version__, "engine": sim.engine},
@@ -188,11 +188,11 @@ def report(scenario: Scenario, raws: list[dict], wall_s: float) -> dict:
         "replications": len(raws),
         "stability": steady,
         "metrics": metrics,
-        "busiest_window": window,
+        "worst_window": window,
         "failure_reasons": {k: ci95([raw["fail_reasons"].get(k, 0) for raw in raws]) for k in reasons},
         "nodes": nodes,
         "tiers": _floored(ci_tree([s["tiers"] for s in summaries])),
-        "cost": cost | {"basis": _COST_BASIS[sim.duration_s >= 86_400]},
+        "cost": cost | {"basis": _COST_BASIS[sim.duration_s >= MONTH_FROM_S]},
         "objectives": judge_objectives(scenario, metrics, steady, window),
         "conservation": totals,
         "series": _mean_series(raws),

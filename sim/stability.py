@@ -1,5 +1,5 @@
 """Is a run a steady state whose averages mean something? Offered load, saturation, a growing
-backlog; and, for a load that varies, its busiest window.
+backlog; and, for a load that varies, its worst window.
 
 A queue past saturation never settles: its averages depend on the run's length, not on the
 system. Two symptoms, each measured per replication from counts the run keeps anyway:
@@ -87,7 +87,7 @@ def window_length_s(duration_s: float) -> float:
     return 3600.0 if duration_s >= 6 * 3600 else float(SLIDING_S)
 
 
-def busiest_window(raws: list[dict], warmup_s: float, duration_s: float) -> dict:
+def worst_window(raws: list[dict], warmup_s: float, duration_s: float) -> dict:
     """Per replication, the figures of the worst window: the one with the most requests failed
     or slower than the p99 objective, or when there are none the one with the most arrivals (one
     window for all replications, chosen on their mean, so the intervals compare like with like)."""
