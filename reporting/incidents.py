@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reporting import fmt  # noqa: E402
+from reporting.svg import inline_svg  # noqa: E402
 
 FIGURES = (("detection_s", "Detection", "s"), ("action_s", "Recovery action", "s"),
            ("rto_s", "RTO", "s"), ("downtime_s", "Downtime", "s"),
@@ -96,12 +97,15 @@ def timeline_plot(entry: dict):
     return fig
 
 
-def write_plots(report: dict, out_dir: Path) -> list[Path]:
+def write_plots(report: dict, out_dir: Path, svgs: dict | None = None) -> list[Path]:
+    """One timeline PNG per failure; with `svgs`, each also as inline SVG by file name."""
     written = []
     for entry in report.get("failures") or []:
         fig = timeline_plot(entry)
         path = Path(out_dir) / file_name(entry)
         fig.savefig(path, dpi=110, bbox_inches="tight")
+        if svgs is not None:
+            svgs[path.name] = inline_svg(fig, path.stem)
         plt.close(fig)
         written.append(path)
     return written

@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 
 from reporting import fmt  # noqa: E402
 from reporting.figures import dig, name, window  # noqa: E402
+from reporting.svg import inline_svg  # noqa: E402
 
 MAX_POINTS = 1000  # longer series are averaged in blocks: a day has 86,400 seconds
 DPI = 110
@@ -19,8 +20,9 @@ STYLE = {"axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
          "axes.spines.right": False, "font.size": 9, "axes.titlesize": 10}
 
 
-def write_plots(report: dict, out_dir: Path) -> list[Path]:
-    """Writes the plots the report has data for; returns their paths."""
+def write_plots(report: dict, out_dir: Path, svgs: dict | None = None) -> list[Path]:
+    """Writes the plots the report has data for; returns their paths. With `svgs`, also puts each
+    plot there as inline SVG, by file name (for report.html)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -30,6 +32,8 @@ def write_plots(report: dict, out_dir: Path) -> list[Path]:
             fig = draw(report)
             if fig is not None:
                 fig.savefig(out_dir / file, dpi=DPI, bbox_inches="tight")
+                if svgs is not None:
+                    svgs[file] = inline_svg(fig, Path(file).stem)
                 plt.close(fig)
                 written.append(out_dir / file)
     return written

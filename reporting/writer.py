@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from reporting import compare, incidents, markdown, plots
+from reporting import compare, html, incidents, markdown, plots
 from reporting.figures import name
 from sim.errors import UserError
 
@@ -75,11 +75,14 @@ def write_report(report: dict, out_dir: Path, force: bool = False) -> list[Path]
     out_dir = Path(out_dir)
     check_out_dir(out_dir, name(report), force)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = plots.write_plots(report, out_dir)
-    timelines = incidents.write_plots(report, out_dir)
+    svgs: dict[str, str] = {}
+    written = plots.write_plots(report, out_dir, svgs)
+    timelines = incidents.write_plots(report, out_dir, svgs)
     dump_json(out_dir / REPORT_JSON, report)
-    _write_text(out_dir / "report.md", markdown.render(report, plots=[p.name for p in written]))
-    return [out_dir / REPORT_JSON, out_dir / "report.md"] + written + timelines
+    text = markdown.render(report, plots=[p.name for p in written])
+    _write_text(out_dir / "report.md", text)
+    _write_text(out_dir / "report.html", html.render(report, text, svgs, jsonable(report)))
+    return [out_dir / REPORT_JSON, out_dir / "report.md", out_dir / "report.html"] + written + timelines
 
 
 def write_comparison(reports: list[dict], out_dir: Path) -> list[Path]:
