@@ -13,6 +13,7 @@ from reporting import fmt  # noqa: E402
 from reporting.figures import (bottleneck_text, dig, headroom, latency, name,  # noqa: E402
                                objective_label, objective_target, redis_memory, verdict)
 from reporting.plots import DPI, STYLE  # noqa: E402
+from reporting.svg import inline_svg  # noqa: E402
 
 
 def _rows(reports: list[dict]) -> list[list[str]]:
@@ -128,8 +129,9 @@ def _reference_line(ax, y: float, text: str):
                     fontsize=7, color="0.3")
 
 
-def write_chart(reports: list[dict], out_dir: Path) -> Path:
-    """compare.png: cost per month, p99 latency with its 95% CI, headroom; one bar per scenario."""
+def write_chart(reports: list[dict], out_dir: Path, svgs: dict | None = None) -> Path:
+    """compare.png: cost per month, p99 latency with its 95% CI, headroom; one bar per scenario.
+    With `svgs`, also puts the chart there as inline SVG (for compare.html)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = [name(r) for r in reports]
@@ -150,5 +152,7 @@ def write_chart(reports: list[dict], out_dir: Path) -> Path:
         fig.tight_layout()
         path = out_dir / "compare.png"
         fig.savefig(path, dpi=DPI, bbox_inches="tight")
+        if svgs is not None:
+            svgs[path.name] = inline_svg(fig, path.stem)
         plt.close(fig)
     return path

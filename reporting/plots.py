@@ -102,7 +102,7 @@ def timeline(report: dict):
     for key, label, color, lw in (("arrivals_rps", "arrivals", "tab:blue", 3.5),
                                   ("completions_rps", "completions", "tab:green", 1.3),
                                   ("failures_rps", "failures", "tab:red", 1.3)):
-        t, y = _binned(1.0, series.get(key), duration)
+        t, y = _binned(series.get("step_s", 1.0), series.get(key), duration)
         if len(y):
             none = " (none)" if not np.nansum(y) else ""
             top.plot(t / unit, y, label=label + none, color=color, lw=lw,
@@ -169,7 +169,8 @@ def utilisation(report: dict):
     if not groups:
         return None
     duration, warmup = window(report)
-    longest = max(len(y) for g in groups.values() for _, y in g)
+    step = dig(report, "series", "step_s", default=1.0)
+    longest = max(len(y) for g in groups.values() for _, y in g) * step
     unit, uname = _time_unit(duration or longest)
     fig, axes = plt.subplots(len(groups), 1, figsize=(9.5, 1.0 + 1.7 * len(groups)),
                              sharex=True, squeeze=False)
@@ -177,11 +178,11 @@ def utilisation(report: dict):
         colors = plt.get_cmap("tab10" if len(members) <= 10 else "viridis")(
             np.linspace(0, 1, len(members)) if len(members) > 10 else np.arange(len(members)))
         for (node, y), color in zip(members, colors):
-            t, yy = _binned(1.0, y, duration)
+            t, yy = _binned(step, y, duration)
             ax.plot(t / unit, yy * 100, color=color, lw=1.2, label=_node_label(report, node))
         _shade_warmup(ax, warmup, unit, label=False)
         _mark_failures(ax, report, unit, label=False)
-        top = max(np.nanmax(_binned(1.0, y, duration)[1]) for _, y in members) * 100
+        top = max(np.nanmax(_binned(step, y, duration)[1]) for _, y in members) * 100
         ax.set_ylim(0, min(105, max(5.0, top * 1.25)))
         ax.set_ylabel("busy (%)")
         ax.set_title(kind.replace("_", " "), loc="left", fontsize=9, fontweight="bold")

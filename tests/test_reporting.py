@@ -180,7 +180,7 @@ def test_terminal_summary_is_short_and_complete(report):
 
 def test_writer_writes_everything(report, tmp_path):
     paths = writer.write_report(report, tmp_path / "peak")
-    assert {p.name for p in paths} == {"report.json", "report.md", "timeline.png",
+    assert {p.name for p in paths} == {"report.json", "report.md", "report.html", "timeline.png",
                                        "utilisation.png", "cost.png"}
     assert all(p.is_file() for p in paths)
     assert json.loads((tmp_path / "peak" / "report.json").read_text()) == report
@@ -239,7 +239,7 @@ def test_compare_has_one_column_per_report(report):
 
 def test_write_comparison(report, tmp_path):
     paths = writer.write_comparison([report, renamed(report, "other")], tmp_path)
-    assert [p.name for p in paths] == ["compare.md", "compare.png", "compare.json"]
+    assert [p.name for p in paths] == ["compare.md", "compare.html", "compare.png", "compare.json"]
     assert_png(tmp_path / "compare.png")
     data = json.loads((tmp_path / "compare.json").read_text())
     assert [s["scenario"] for s in data["scenarios"]] == ["peak", "other"]
