@@ -1,4 +1,4 @@
-"""Scenarios side by side: compare.md (one column per scenario) and compare.png."""
+"""Scenarios side by side: compare.md (a row per scenario), its plain-text form, compare.png."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,30 +10,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reporting import fmt  # noqa: E402
-from reporting.figures import (bottleneck_text, dig, headroom, latency, name,  # noqa: E402
-                               objective_label, objective_target, redis_memory, verdict)
+from reporting.figures import (bottleneck, dig, headroom, name, objective_label,  # noqa: E402
+                               objective_target, redis_memory, verdict)
 from reporting.plots import DPI, STYLE  # noqa: E402
 from reporting.svg import inline_svg  # noqa: E402
 
 
-def _rows(reports: list[dict]) -> list[list[str]]:
-    def row(label, get):
-        return [label] + [get(r) for r in reports]
-
-    rows = [row("Architecture", lambda r: f"`{dig(r, 'scenario', 'architecture', default='?')}`"),
-            row("Cost per month", lambda r: fmt.money(dig(r, "cost", "total_usd_per_month"))),
-            row("Throughput", lambda r: fmt.figure(dig(r, "metrics", "throughput_rps"), unit="req/s")),
-            row("Latency p50", lambda r: latency(r, "p50")),
-            row("Latency p99", lambda r: latency(r, "p99")),
-            row("Latency p99.9", lambda r: latency(r, "p999")),
-            row("Error rate", lambda r: fmt.pct_figure(dig(r, "metrics", "error_rate"))),
-            row("Headroom to saturation", lambda r: headroom(r, with_bottleneck=False)),
-            row("Bottleneck (busiest node)", lambda r: bottleneck_text(r) or fmt.DASH),
-            row("Redis memory", redis_memory)]
-    keys = list(dict.fromkeys(k for r in reports for k in (r.get("objectives") or {})))
-    for key in keys:
-        rows.append(row(f"Objective: {objective_label(key)}", lambda r, k=key: _verdict(r, k)))
-    return rows
+def _bottleneck(report: dict) -> str:
+    """'app-1/cpu 37.5% busy (+3 alike)': the busiest node, and its twins of a balanced tier."""
+    node, util, alike = bottleneck(report)
+    if node is None:
+        return fmt.DASH
+    return f"{node} {fmt.pct(util)} busy" + (f" (+{alike - 1} alike)" if alike > 1 else "")
 
 
 def _verdict(report: dict, key: str) -> str:
@@ -41,48 +29,74 @@ def _verdict(report: dict, key: str) -> str:
     return fmt.DASH if obj is None else f"{verdict(obj)} ({objective_target(key, obj)})"
 
 
-MATRIX_FIGURES = (("downtime_s", "downtime", "s"), ("rto_s", "RTO", "s"),
-                  ("failed_requests", "failed requests", ""), ("lost_writes", "writes lost", ""),
-                  ("cost_usd", "cost", "$"))
+def tables(reports: list[dict], code: bool = True) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of each table: one row per scenario (one per failure and scenario for
+    the failure matrices), so that a table is as wide with six scenarios as with two. `code`
+    puts names in backticks (markdown)."""
+    def label(r):
+        return f"`{name(r)}`" if code else name(r)
 
-
-def _matrices(reports: list[dict]) -> str:
-    """Failure matrices side by side, failures joined by name."""
+    def lat(r, key):
+        return fmt.figure(dig(r, "metrics", "latency_ms", key))
+    out = [("Cost and latency", ["Scenario", "Architecture", "Cost per month", "p50 (ms)", "p99 (ms)",
+                                 "p99.9 (ms)"],
+            [[label(r), dig(r, "scenario", "architecture", default=fmt.DASH),
+              fmt.money(dig(r, "cost", "total_usd_per_month")), lat(r, "p50"), lat(r, "p99"),
+              lat(r, "p999")] for r in reports]),
+           ("Load and capacity", ["Scenario", "Throughput (req/s)", "Error rate",
+                                  "Headroom to saturation", "Bottleneck (busiest node)"],
+            [[label(r), fmt.figure(dig(r, "metrics", "throughput_rps")),
+              fmt.pct_figure(dig(r, "metrics", "error_rate")), headroom(r, with_bottleneck=False),
+              _bottleneck(r)] for r in reports]),
+           ("Redis memory", ["Scenario", "Redis memory (95% CI)"],
+            [[label(r), redis_memory(r)] for r in reports])]
+    keys = list(dict.fromkeys(k for r in reports for k in (r.get("objectives") or {})))
+    if keys:
+        out.append(("Objectives", ["Scenario"] + [objective_label(k) for k in keys],
+                    [[label(r)] + [_verdict(r, k) for k in keys] for r in reports]))
     names = list(dict.fromkeys(f["name"] for r in reports for f in r.get("failures") or []))
-    if not names:
-        return ""
-    rows = []
-    for failure in names:
-        entries = [next((f for f in r.get("failures") or [] if f["name"] == failure), None)
-                   for r in reports]
-        for key, label, unit in MATRIX_FIGURES:
-            cells = []
-            for e in entries:
-                if e is None:
-                    cells.append(fmt.DASH)
-                elif unit == "$":
-                    cells.append(fmt.money(fmt.mean(e.get(key))) if fmt.mean(e.get(key)) is not None
-                                 else fmt.DASH)
-                else:
-                    cells.append(fmt.figure(e.get(key), unit))
-            rows.append([failure, label] + cells)
-        rows.append([failure, "verdict"] + [e.get("verdict", fmt.DASH) if e else fmt.DASH
-                                            for e in entries])
-    header = ["Failure", "Figure"] + [f"`{name(r)}`" for r in reports]
-    return "\n\n## Failure matrices\n\n" + fmt.table(header, rows)
+    for title, figures in (("Failure matrices: timing", MATRIX_TIMING),
+                           ("Failure matrices: impact", MATRIX_IMPACT)):
+        rows = [[failure, label(r)] + [_matrix_cell(entry, key, unit) for key, _, unit in figures]
+                + ([entry.get("verdict", fmt.DASH) if entry else fmt.DASH] if figures is MATRIX_TIMING
+                   else [])
+                for failure in names for r in reports
+                for entry in [next((f for f in r.get("failures") or [] if f["name"] == failure), None)]]
+        if rows:
+            out.append((title, ["Failure", "Scenario"] + [label_ for _, label_, _ in figures]
+                        + (["Verdict"] if figures is MATRIX_TIMING else []), rows))
+    return out
+
+
+MATRIX_TIMING = (("detection_s", "Detection", "s"), ("rto_s", "RTO", "s"), ("downtime_s", "Downtime", "s"))
+MATRIX_IMPACT = (("failed_requests", "Failed requests", ""), ("lost_writes", "Writes lost", ""),
+                 ("cost_usd", "Cost", "$"))
+
+
+def _matrix_cell(entry: dict | None, key: str, unit: str) -> str:
+    if entry is None:
+        return fmt.DASH
+    if unit == "$":
+        return fmt.money(fmt.mean(entry.get(key)))
+    return fmt.duration(entry.get(key), unit) if unit else fmt.figure(entry.get(key))
 
 
 def render(reports: list[dict]) -> str:
-    """Markdown: a table with one column per scenario, then what each scenario is."""
-    header = ["Figure (95% CI)"] + [f"`{name(r)}`" for r in reports]
-    table = fmt.table(header, _rows(reports), align="l" * (len(reports) + 1)) + _matrices(reports)
-    described = [f"- `{name(r)}`: {dig(r, 'scenario', 'description', default='') or fmt.DASH} "
-                 f"(seed {r.get('seed', '?')}, {r.get('replications', '?')} replications)"
-                 for r in reports]
-    return ("# Scenario comparison\n\n" + table + "\n\n" + "\n".join(described) +
-            "\n\nHeadroom to saturation = 1 / the highest node utilisation. "
-            "Figures are means over replications with their 95% confidence intervals (Student t)."
-            "\n\n![Cost, p99 latency and headroom by scenario](compare.png)\n")
+    """Markdown: the tables, then what each scenario is."""
+    parts = ["# Scenario comparison", "Means over replications with their 95% confidence intervals "
+             "(Student t); headroom to\nsaturation = 1 / the highest node utilisation."]
+    parts += [f"## {title}\n\n" + fmt.table(header, rows) for title, header, rows in tables(reports)]
+    parts.append("## Scenarios\n\n" + "\n".join(
+        f"- `{name(r)}`: {dig(r, 'scenario', 'description', default='') or fmt.DASH} "
+        f"(seed {r.get('seed', '?')}, {r.get('replications', '?')} replications)" for r in reports))
+    parts.append("![Cost, p99 latency and headroom by scenario](compare.png)")
+    return "\n\n".join(parts) + "\n"
+
+
+def render_plain(reports: list[dict]) -> str:
+    """The same tables for the terminal: aligned plain text, no markdown."""
+    return "\n\n".join(f"{title}\n" + fmt.table(header, rows, style="plain")
+                         for title, header, rows in tables(reports, code=False))
 
 
 def _bounds(fig: dict | None) -> tuple[float, float, float]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -13,23 +14,34 @@ import numpy as np  # noqa: E402
 from reporting import fmt  # noqa: E402
 from reporting.svg import inline_svg  # noqa: E402
 
-FIGURES = (("detection_s", "Detection", "s"), ("action_s", "Recovery action", "s"),
-           ("rto_s", "RTO", "s"), ("downtime_s", "Downtime", "s"),
-           ("failed_requests", "Failed requests", ""), ("lost_writes", "Writes lost", ""),
-           ("lost_writes_span_s", "RPO span", "s"), ("p99_during_ms", "p99 during", "ms"),
-           ("throughput_during_rps", "Throughput during", "req/s"), ("cost_usd", "Cost", "$"))
+TIMING = (("detection_s", "Detection", "s"), ("action_s", "Recovery action", "s"),
+          ("rto_s", "RTO", "s"), ("downtime_s", "Downtime", "s"))
+IMPACT = (("failed_requests", "Failed requests", ""), ("lost_writes", "Writes lost", ""),
+          ("lost_writes_span_s", "RPO span", "s"), ("p99_during_ms", "p99 during", "ms"),
+          ("throughput_during_rps", "Throughput during", "req/s"), ("cost_usd", "Cost", "$"))
+FIGURES = TIMING + IMPACT + (("slowdown_x", "Slowdown", "×"),)
 EVENT_COLORS = {"injected": "black", "detected": "tab:orange", "action": "tab:green",
                 "alerted": "tab:purple", "repaired": "tab:blue", "recovered": "tab:blue"}
+OPS = {"<=": "≤", ">=": "≥"}
 
 
 def _fig(entry: dict, key: str, unit: str) -> str:
+    """A figure of a failure in its unit: times in the unit they read best in, a rate without its
+    unit (the header has it), dollars, a factor."""
+    value = entry.get(key)
     if unit == "$":
-        value = fmt.mean(entry.get(key))
-        return fmt.money(value) if value is not None else fmt.DASH
-    text = fmt.figure(entry.get(key), unit)
+        return fmt.money(fmt.mean(value))
+    if unit in ("s", "ms"):
+        text = fmt.duration(value, unit)
+    else:
+        text = fmt.figure(value, unit="×" if unit == "×" else "").replace(" ×", "×")
     if key == "rto_s" and entry.get("not_recovered_replications"):
         text += f" ({entry['not_recovered_replications']} not recovered)"
     return text
+
+
+def header(label: str, unit: str) -> str:
+    return f"{label} ({unit})" if unit == "req/s" else label
 
 
 def file_name(entry: dict) -> str:
@@ -41,29 +53,68 @@ def _tried_in_vain(check: dict) -> bool:
     return "with_condition" in check and check["with_condition"]["verdict"] != "holds"
 
 
+def cells(entry: dict, figures: tuple) -> list[str]:
+    """A failure's figures, formatted as the failure matrix shows them."""
+    return [_fig(entry, key, unit) for key, _, unit in figures]
+
+
+def _claim(check: dict) -> tuple[str, str]:
+    """(the figure's label, the claim as judged: '< 5 s')."""
+    _, label, unit = next((f for f in FIGURES if f[0] == check["figure"]),
+                          (check["figure"], check["figure"], ""))
+    value = fmt.count(check["value"]) + ("" if not unit or unit == "×" else " ") + (
+        unit if unit in ("s", "ms", "×") else "")
+    return label, f"{OPS.get(check['op'], check['op'])} {value}"
+
+
+def _condition_note(entry: dict) -> str:
+    """'- app-server, with option redispatch: RTO 8.48 s (7.97–8.99), fails.' or ''."""
+    units = {k: u for k, _, u in FIGURES}
+    tried = [c for c in entry.get("checks", []) if "with_condition" in c]
+    if not tried:
+        return ""
+    outcome = "; ".join(
+        f"{_claim(c)[0]} {_fig({'x': c['with_condition']['figure']}, 'x', units.get(c['figure'], ''))}"
+        f", {c['with_condition']['verdict']}" for c in tried)
+    return textwrap.fill(f"- {entry['name']}, with {entry['condition']['text']}: {outcome}.",
+                         width=100, subsequent_indent="  ")
+
+
+def _claims(failures: list[dict]) -> str:
+    """Each claim of the document judged; the conditions tried listed below the table."""
+    units = {k: u for k, _, u in FIGURES}
+    rows = [[f["name"], " ".join(_claim(c)), c["claimed"],
+             _fig(f, c["figure"], units.get(c["figure"], "")),
+             "holds with the condition" if c["verdict"].startswith("holds only") else c["verdict"]]
+            for f in failures for c in f.get("checks", [])]
+    if not rows:
+        return ""
+    text = "### The document's claims, judged\n\n" + fmt.table(
+        ["Failure", "Claim, as judged", "The document says", "Simulated (95% CI)", "Verdict"], rows)
+    notes = [n for n in map(_condition_note, failures) if n]
+    if notes:
+        text += ("\n\nWhere a claim fails, the claims file may name a condition under which it "
+                 "could hold;\nthe matrix ran it:\n\n" + "\n".join(notes))
+    return text
+
+
 def render(report: dict) -> str:
-    """The '## Failure matrix' section: simulated figures, then the claims they are judged against."""
+    """The '## Failure matrix' section: timing and impact, the claims judged, the timelines."""
     failures = report.get("failures") or []
     if not failures:
         return ""
-    header = ["Failure", "What"] + [label for _, label, _ in FIGURES] + ["Verdict"]
-    rows = [[f["name"], f"{f['component']} {f['kind']}"] + [_fig(f, k, u) for k, _, u in FIGURES]
-            + [f"**{f.get('verdict', '–')}**"] for f in failures]
-    parts = ["## Failure matrix", "Each failure injected alone at its time, mean over replications "
-             "with the 95% interval; the verdict judges the document's claims (below).",
-             fmt.table(header, rows)]
-    checks = [[f["name"], c["figure"], c["claimed"], f"{c['op']} {fmt.num(c['value'])}",
-               fmt.figure(f.get(c["figure"])), c["verdict"]
-               + (f"; with {f['condition']['text']}: {fmt.figure(c['with_condition']['figure'])}, "
-                  f"{c['with_condition']['verdict']}" if _tried_in_vain(c) else "")]
-              for f in failures for c in f.get("checks", [])]
-    if checks:
-        parts += ["### The document's claims, judged",
-                  fmt.table(["Failure", "Figure", "Document says", "Judged as", "Simulated", "Verdict"],
-                            checks)]
-    parts.append("### Timelines\n\n" + "\n".join(
-        f"- {f['name']}: ![{f['name']}]({file_name(f)})" for f in failures))
-    return "\n\n".join(parts)
+    timing = fmt.table(["Failure", "What"] + [label for _, label, _ in TIMING] + ["Verdict"],
+                       [[f["name"], f"{f['component']} {f['kind']}"] + cells(f, TIMING)
+                        + [f"**{f.get('verdict', fmt.DASH)}**"] for f in failures])
+    impact = fmt.table(["Failure"] + [header(label, unit) for _, label, unit in IMPACT],
+                       [[f["name"]] + cells(f, IMPACT) for f in failures])
+    parts = ["## Failure matrix",
+             "Each failure injected alone at its time; means over replications with their 95%\n"
+             "interval. The verdict judges the document's claims (below).",
+             "### Timing\n\n" + timing, "### Impact\n\n" + impact, _claims(failures),
+             "### Timelines\n\nReplication 0 around each failure; the numbered events are listed "
+             "under each plot.\n\n" + "\n\n".join(f"![{f['name']}]({file_name(f)})" for f in failures)]
+    return "\n\n".join(p for p in parts if p)
 
 
 def _events(ax, timeline: dict, labels: bool):

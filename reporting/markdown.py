@@ -85,13 +85,13 @@ def _tiers(report: dict) -> str:
     tiers = report.get("tiers") or {}
     if not tiers:
         return ""
-    rows = [[tier, fmt.num(fmt.mean(t.get("throughput_rps"))),
+    rows = [[tier, _throughput(t, tier == "redis (replica)"),
              fmt.pct(fmt.mean(t.get("utilisation_mean"))), fmt.pct(fmt.mean(t.get("utilisation_max"))),
              fmt.num(fmt.mean(dig(t, "latency_ms", "p50"))), fmt.num(fmt.mean(dig(t, "latency_ms", "p99")))]
             for tier, t in tiers.items()]
     header = ["Tier", "Throughput (req/s)", "Utilisation mean", "Utilisation max",
               "p50 (ms)", "p99 (ms)"]
-    return "## Tiers\n\n" + fmt.table(header, rows)
+    return "## Tiers\n\n" + fmt.table(header, rows) + _batches_note(rows)
 
 
 def _role(node: dict) -> str:
@@ -104,13 +104,30 @@ def _nodes(report: dict) -> str:
     if not nodes:
         return ""
     rows = [[n, _role(v), fmt.count(v.get("capacity")), fmt.pct(fmt.mean(v.get("utilisation"))),
-             fmt.num(fmt.mean(v.get("throughput_rps"))), fmt.num(fmt.mean(v.get("queue_mean"))),
+             _throughput(v, _replica(v)), fmt.num(fmt.mean(v.get("queue_mean"))),
              fmt.num(fmt.mean(dig(v, "latency_ms", "p50"))), fmt.num(fmt.mean(dig(v, "latency_ms", "p99"))),
              fmt.num(fmt.mean(v.get("in_system_mean"))), fmt.num(fmt.mean(v.get("littles_law_lambda_w")))]
             for n, v in nodes.items()]
     header = ["Node", "Kind (role)", "Capacity", "Utilisation", "Throughput (req/s)", "Mean queue",
               "p50 (ms)", "p99 (ms)", "L", "λW"]
-    return "## Nodes\n\n" + fmt.table(header, rows, align="llrrrrrrrr")
+    return "## Nodes\n\n" + fmt.table(header, rows, align="llrrrrrrrr") + _batches_note(rows)
+
+
+def _replica(node: dict) -> bool:
+    return node.get("kind") == "redis" and node.get("role") == "replica"
+
+
+def _throughput(figures: dict, batches: bool) -> str:
+    """Requests per second; a Redis replica's are batches of the master's write stream."""
+    text = fmt.num(fmt.mean(figures.get("throughput_rps")))
+    return f"{text} batches" if batches and text != fmt.DASH else text
+
+
+def _batches_note(rows: list[list[str]]) -> str:
+    if not any(str(cell).endswith(" batches") for row in rows for cell in row):
+        return ""
+    return ("\n\nA Redis replica applies the master's write stream in batches (one per replication "
+            "interval):\nits throughput counts batches per second, not requests.")
 
 
 def _failures(report: dict) -> str:
@@ -153,7 +170,7 @@ def _conservation(report: dict) -> str:
     header = ["Replication", "Arrived", "Completed", "Failed", "In flight at end",
               "In load balancers at end", "Holds"]
     intro = ("Every request that arrived during the whole run (warm-up included) completed, failed "
-             "or is still in flight at the end; the load balancers count the requests in flight "
+             "or is still in\nflight at the end; the load balancers count the requests in flight "
              "independently.\n\n")
     return "## Conservation\n\n" + intro + fmt.table(header, rows, align="lrrrrrl")
 

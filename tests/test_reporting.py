@@ -14,6 +14,7 @@ from reporting import compare, fmt, markdown, plots, terminal, writer
 from reporting.writer import OutputError
 
 SAMPLE = Path(__file__).parent / "data" / "sample-report.json"
+MATRIX = Path(__file__).parent / "data" / "sample-matrix-report.json"  # 2 failures, 40 s
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -39,7 +40,8 @@ def assert_png(path: Path):
 
 @pytest.mark.parametrize("value, text", [
     (6025.533, "6,026"), (4.29561, "4.30"), (0.0159772, "0.0160"), (123.4, "123"), (0, "0"),
-    (12, "12"), (99.996, "100"), (0.99996, "1.00"), (None, "–"), (float("nan"), "–"), (float("inf"), "∞"), (-0.0001, "-1.00e-04"),
+    (12, "12"), (99.996, "100"), (0.99996, "1.00"), (None, "–"), (float("nan"), "–"), (float("inf"), "∞"), (-0.0001, "> -0.001"),
+    (5.57e-05, "< 0.001"),
 ])
 def test_num_significant_digits(value, text):
     assert fmt.num(value) == text
@@ -75,7 +77,32 @@ def test_markdown_table_shape_and_escaping():
     assert len({len(line) for line in lines}) == 1  # padded columns
 
 
+def test_durations_read_in_the_unit_that_suits_them():
+    assert fmt.duration({"mean": 0.00413, "ci95": [0.00227, 0.006]}) == "4.13 ms (2.27–6.00)"
+    assert fmt.duration({"mean": 6662.0, "ci95": [6628.0, 6696.0]}, "ms") == "6.66 s (6.63–6.70)"
+    assert fmt.duration({"mean": 8.83e-4, "ci95": [7.8e-4, 9.86e-4]}) == "883 µs (780–986)"
+    assert fmt.duration({"mean": 0.0, "ci95": [0.0, 0.00241]}) == "0 ms (0–2.41)"
+    assert fmt.duration({"mean": 0.0, "ci95": [0.0, 0.0]}) == "0 s" and fmt.duration(None) == "–"
+
+
+def test_table_aligns_numbers_right_and_text_left():
+    lines = fmt.table(["Failure", "RTO", "Verdict"], [["a", "8.48 s (7.97–8.99)", "fails"],
+                                                      ["b", "–", "holds"]]).splitlines()
+    assert lines[1] == "| ------- | -----------------: | ------- |"
+
+
 # markdown ----------------------------------------------------------------------------------------
+
+def test_markdown_lines_fit_160_columns(report):
+    matrix = json.loads(MATRIX.read_text())
+    for text in (markdown.render(report), markdown.render(matrix), compare.render([report] * 3)):
+        assert max(len(line) for line in text.splitlines()) <= 160
+    text = markdown.render(matrix)
+    assert "e-0" not in text  # no 8.83e-04
+    for section in ("### Timing", "### Impact", "### The document's claims, judged"):
+        assert f"\n{section}\n" in text
+    assert "batches |" in text and "not requests" in text  # a replica's throughput is batches
+
 
 def test_headline_figures_come_from_the_dict(report):
     m = report["metrics"]
