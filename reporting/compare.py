@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 from reporting import fmt  # noqa: E402
 from reporting.figures import (bottleneck, dig, headroom, name, objective_label,  # noqa: E402
                                objective_target, redis_memory, verdict)
-from reporting.plots import DPI, STYLE  # noqa: E402
+from reporting.plots import DPI, STYLE, plain_log_ticks  # noqa: E402
 from reporting.svg import inline_svg  # noqa: E402
 
 
@@ -111,36 +111,39 @@ def _bounds(fig: dict | None) -> tuple[float, float, float]:
 
 
 def _panel(ax, labels, figs, title, unit, label_fmt, color):
+    """Horizontal bars, one per scenario from the top, with the 95% interval as error bars."""
     values = np.array([_bounds(f) for f in figs], dtype=float).reshape(-1, 3)
-    x = np.arange(len(labels))
+    y = np.arange(len(labels))
     has_ci = values[:, 1:].any()
-    bars = ax.bar(x, np.nan_to_num(values[:, 0]), color=color, width=0.6,
-                  yerr=values[:, 1:].T if has_ci else None, capsize=4, ecolor="0.25")
+    bars = ax.barh(y, np.nan_to_num(values[:, 0]), color=color, height=0.6,
+                   xerr=values[:, 1:].T if has_ci else None, capsize=3, ecolor="0.25")
     ax.bar_label(bars, labels=[label_fmt(v) if np.isfinite(v) else fmt.DASH for v in values[:, 0]],
-                 padding=3, fontsize=8, label_type="edge")
-    crowded = len(labels) > 3
-    ax.set_xticks(x, labels, rotation=20 if crowded else 0, ha="right" if crowded else "center")
+                 padding=4, fontsize=8, label_type="edge")
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
     ax.set_title(title)
-    ax.set_ylabel(unit)
-    ax.grid(axis="x", visible=False)
+    ax.set_xlabel(unit)
+    ax.grid(axis="y", visible=False)
     finite = values[np.isfinite(values[:, 0]) & (values[:, 0] > 0)]
     if not finite.size:
         return
     top = np.max(finite[:, 0] + finite[:, 2])
     if top / np.min(finite[:, 0]) > 30:  # bars of 4 ms and 5 s: only a log axis shows both
-        ax.set_yscale("log")
-        ax.set_ylim(np.min(finite[:, 0] - finite[:, 1]) / 2, top * 3)
+        ax.set_xscale("log")
+        ax.set_xlim(np.min(finite[:, 0] - finite[:, 1]) / 2, top * 6)
+        plain_log_ticks(ax.xaxis)
     else:
-        ax.set_ylim(0, top * 1.2)
+        ax.set_xlim(0, top * 1.35)  # room for the labels
 
 
-def _reference_line(ax, y: float, text: str):
-    """A dashed horizontal line with its label, when y is inside the axis."""
-    low, high = ax.get_ylim()
-    if low < y < high:
-        ax.axhline(y, color="0.3", lw=1, ls="--")
-        ax.annotate(text, (0.01, y), xycoords=("axes fraction", "data"), ha="left", va="bottom",
-                    fontsize=7, color="0.3")
+def _reference_line(ax, x: float, text: str):
+    """A dashed vertical line with its label, when x is inside the axis."""
+    low, high = ax.get_xlim()
+    if low < x < high:
+        ax.axvline(x, color="0.3", lw=1, ls="--")
+        ax.annotate(f" {text}", (x, 0.01), xycoords=("data", "axes fraction"), ha="left",
+                    va="bottom", fontsize=7, color="0.3",
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
 
 
 def write_chart(reports: list[dict], out_dir: Path, svgs: dict | None = None) -> Path:
@@ -150,7 +153,8 @@ def write_chart(reports: list[dict], out_dir: Path, svgs: dict | None = None) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = [name(r) for r in reports]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 3, figsize=(max(11.0, 2 + 3.6 * len(reports)), 4.2))
+        # a row per scenario: as wide for six scenarios as for two, taller by a bar each
+        fig, axes = plt.subplots(1, 3, figsize=(11.0, 1.6 + 0.42 * len(reports)), sharey=True)
         costs = [dig(r, "metrics", "cost_usd_per_month") or
                  {"mean": dig(r, "cost", "total_usd_per_month")} for r in reports]
         _panel(axes[0], labels, costs, "Cost per month", "USD per month", fmt.money, "tab:blue")

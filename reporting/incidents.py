@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reporting import fmt  # noqa: E402
+from reporting.plots import plain_log_ticks  # noqa: E402
 from reporting.svg import inline_svg  # noqa: E402
 
 TIMING = (("detection_s", "Detection", "s"), ("action_s", "Recovery action", "s"),
@@ -117,34 +118,84 @@ def render(report: dict) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def _events(ax, timeline: dict, labels: bool):
-    for t, source, text, mark in timeline["events"]:
-        if mark in EVENT_COLORS and t >= timeline["failure_at_s"] - 1:
+def marked_events(timeline: dict) -> list[tuple[float, str, str]]:
+    """(time, mark, text) of the events drawn: the marked ones from a second before the failure."""
+    return [(t, mark, text) for t, _, text, mark in timeline["events"]
+            if mark in EVENT_COLORS and t >= timeline["failure_at_s"] - 1]
+
+
+def _groups(events: list, span_s: float) -> list[list[int]]:
+    """Indices of the events, grouped when closer than 1% of the plot's span (one marker)."""
+    groups: list[list[int]] = []
+    for i, (t, _, _) in enumerate(events):
+        if groups and t - events[groups[-1][0]][0] < 0.01 * span_s:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _numbers(group: list[int]) -> str:
+    return str(group[0] + 1) if len(group) == 1 else f"{group[0] + 1}–{group[-1] + 1}"
+
+
+def _mark_events(axes, events: list, span_s: float):
+    """A dashed line per event, and above the top panel its number; markers closer than 4% of
+    the span alternate between two heights, so that their numbers never overlap."""
+    for t, mark, _ in events:
+        for ax in axes:
             ax.axvline(t, color=EVENT_COLORS[mark], lw=0.8, ls="--", alpha=0.8)
-            if labels:
-                ax.text(t, 1.0, f" {text}", rotation=90, va="top", ha="right", fontsize=6,
-                        transform=ax.get_xaxis_transform(), color=EVENT_COLORS[mark])
+    last_t, level = None, 0
+    for group in _groups(events, span_s):
+        t, mark, _ = events[group[0]]
+        level = 1 - level if last_t is not None and t - last_t < 0.04 * span_s else 0
+        last_t = t
+        axes[0].text(t, 1.03 + 0.13 * level, _numbers(group), ha="center", va="bottom", fontsize=7.5,
+                     color=EVENT_COLORS[mark], transform=axes[0].get_xaxis_transform(),
+                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": EVENT_COLORS[mark],
+                           "lw": 0.6})
+
+
+def _event_lines(events: list) -> list[str]:
+    """The legend below the plot: number, time, kind of event, what happened (wrapped)."""
+    lines = []
+    for i, (t, mark, text) in enumerate(events, 1):
+        lines += textwrap.wrap(f"{i:>2}  {t:7.2f} s  {mark:<10} {text}", width=118,
+                               subsequent_indent=" " * 26) or [""]
+    return lines
 
 
 def timeline_plot(entry: dict):
     tl = entry["timeline"]
     t = np.arange(len(tl["throughput_rps"])) * tl["step_s"] + tl["step_s"] / 2
     p99 = np.array([np.nan if v is None else v for v in tl["p99_ms"]], dtype=float)
-    fig, axes = plt.subplots(3, 1, figsize=(10, 7), sharex=True)
+    events = marked_events(tl)
+    lines = _event_lines(events)
+    fig = plt.figure(figsize=(10, 7 + 0.16 * len(lines)))
+    grid = fig.add_gridspec(4, 1, height_ratios=[1, 1, 1, 0.3 + 0.09 * len(lines)], hspace=0.25)
+    axes = [fig.add_subplot(grid[0])]
+    axes += [fig.add_subplot(grid[i], sharex=axes[0]) for i in (1, 2)]
     axes[0].plot(t, tl["throughput_rps"], color="tab:green", lw=1)
     axes[0].set_ylabel("completions/s")
     axes[1].plot(t, p99, color="tab:red", lw=1)
     axes[1].set_yscale("log")
+    plain_log_ticks(axes[1].yaxis)
     axes[1].set_ylabel("p99 (ms)")
     axes[2].plot(t, np.asarray(tl["error_rate"]) * 100, color="tab:purple", lw=1)
     axes[2].set_ylabel("errors (%)")
     axes[2].set_xlabel("simulated time (s), replication 0, 0.5 s steps")
-    for i, ax in enumerate(axes):
-        _events(ax, tl, labels=i == 0)
+    for ax in axes[:2]:
+        ax.tick_params(labelbottom=False)
+    for ax in axes:
         ax.grid(alpha=0.3)
-    axes[0].set_title(f"{entry['name']}: {entry['component']} {entry['kind']} at {fmt.num(tl['failure_at_s'])} s"
-                      f" — verdict: {entry.get('verdict', '–')}", fontsize=10)
-    fig.tight_layout()
+    _mark_events(axes, events, len(t) * tl["step_s"])
+    axes[0].set_title(f"{entry['name']}: {entry['component']} {entry['kind']} at "
+                      f"{fmt.num(tl['failure_at_s'])} s — verdict: {entry.get('verdict', '–')}",
+                      fontsize=10, pad=24)
+    legend = fig.add_subplot(grid[3])
+    legend.axis("off")
+    legend.text(0, 0.97, "\n".join(["", "events (number, time, kind, what)"] + lines), va="top",
+                ha="left", fontsize=7.5, family="monospace", transform=legend.transAxes)
     return fig
 
 

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from reporting import fmt  # noqa: E402
 from reporting.figures import dig, name, window  # noqa: E402
@@ -37,6 +38,16 @@ def write_plots(report: dict, out_dir: Path, svgs: dict | None = None) -> list[P
                 plt.close(fig)
                 written.append(out_dir / file)
     return written
+
+
+def plain_log_ticks(axis):
+    """A log axis labelled 1, 10, 100 (and 2, 5 between when it spans few decades), not 10^0
+    or 9x10^0."""
+    low, high = axis.get_view_interval()
+    decades = np.log10(max(high, 1e-12) / max(low, 1e-12))
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0,) if decades > 3 else (1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.6g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _array(values) -> np.ndarray:
@@ -134,6 +145,7 @@ def _latency_panel(ax, report: dict, duration, warmup, unit: float):
         finite = q[np.isfinite(q) & (q > 0)]
         if finite.size and finite.max() / finite.min() > 30:
             ax.set_yscale("log")
+            plain_log_ticks(ax.yaxis)
         elif finite.size:
             ax.set_ylim(0, finite.max() * 1.15)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)

@@ -251,17 +251,21 @@ def test_json_is_strict_with_nan_inf_and_numpy(report, tmp_path):
 
 # compare -----------------------------------------------------------------------------------------
 
-def test_compare_has_one_column_per_report(report):
+def test_compare_has_one_row_per_report(report):
     reports = [report, renamed(report, "db-fleet"), renamed(report, "redis-single")]
     reports[1]["objectives"]["p99_latency_ms"]["verdict"] = "missed"
     text = compare.render(reports)
-    rows = [line for line in text.splitlines() if line.startswith("|")]
+    latency = text.split("## Cost and latency")[1].split("##")[0]
+    rows = [line for line in latency.splitlines() if line.startswith("|")]
     header = [cell.strip() for cell in rows[0].strip("|").split("|")]
-    assert header == ["Figure (95% CI)", "`peak`", "`db-fleet`", "`redis-single`"]
-    assert all(row.count("|") == 5 for row in rows)  # 1 label + 3 scenario columns
-    p99 = next(r for r in rows if r.startswith("| Latency p99 "))
-    assert p99.count("4.30 ms (4.21–4.38)") == 3
-    assert "**missed**" in next(r for r in rows if "Objective: p99 latency" in r)
+    assert header == ["Scenario", "Architecture", "Cost per month", "p50 (ms)", "p99 (ms)",
+                      "p99.9 (ms)"]
+    assert [r.split("|")[1].strip() for r in rows[2:]] == ["`peak`", "`db-fleet`", "`redis-single`"]
+    assert all("4.30 (4.21–4.38)" in r for r in rows[2:])
+    objectives = text.split("## Objectives")[1].split("##")[0]
+    assert "**missed** (≤ 100 ms)" in next(r for r in objectives.splitlines() if "`db-fleet`" in r)
+    plain = compare.render_plain(reports)
+    assert "|" not in plain and "`" not in plain and max(map(len, plain.splitlines())) <= 120
 
 
 def test_write_comparison(report, tmp_path):
