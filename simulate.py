@@ -108,7 +108,8 @@ def cmd_run(argv) -> int:
     paths = write_report(report, out, force=args.force)
     if not args.quiet:
         print(summary(report))
-    print(f"report: {paths[0].parent}/ ({', '.join(p.name for p in paths)})")
+    print(f"report: {paths[0].parent / 'report.html'} (open it in a browser; beside it report.md, "
+          f"report.json and {len(paths) - 3} plots)")
     return 0
 
 
@@ -150,7 +151,8 @@ def cmd_compare(argv) -> int:
     paths = write_comparison(reports, out)
     from reporting.compare import render_plain
     print(render_plain(reports))
-    print(f"comparison: {out}/ ({', '.join(p.name for p in paths)})")
+    print(f"comparison: {out / 'compare.html'} (beside it {', '.join(p.name for p in paths[2:])}, "
+          "compare.md and a directory per scenario)")
     return 0
 
 

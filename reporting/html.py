@@ -15,7 +15,7 @@ from markupsafe import escape
 import jinja2
 import markdown as markdown_lib
 
-from reporting import fmt
+from reporting import fmt, incidents
 from reporting.figures import name, objective_label, objective_target, objective_value
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("reporting", "templates"),
@@ -82,8 +82,8 @@ def verdicts(report: dict) -> dict[str, list[dict]]:
                    "value": objective_value(k, o), "verdict": o.get("verdict") or fmt.DASH}
                   for k, o in (report.get("objectives") or {}).items()]
     failures = [{"what": f["name"], "verdict": f.get("verdict") or fmt.DASH,
-                 "why": "; ".join(f"{c['figure']} {c['claimed']}: {c['verdict']}"
-                                  for c in f.get("checks", []) if c["verdict"] != "holds")}
+                 "why": "; ".join(incidents.judged(f, c) for c in f.get("checks", [])
+                                  if c["verdict"] != "holds")}
                 for f in report.get("failures") or []]
     return {"objectives": objectives, "failures": failures}
 

@@ -63,9 +63,15 @@ def _claim(check: dict) -> tuple[str, str]:
     """(the figure's label, the claim as judged: '< 5 s')."""
     _, label, unit = next((f for f in FIGURES if f[0] == check["figure"]),
                           (check["figure"], check["figure"], ""))
-    value = fmt.count(check["value"]) + ("" if not unit or unit == "×" else " ") + (
+    value = f"{check['value']:,g}" + ("" if not unit or unit == "×" else " ") + (
         unit if unit in ("s", "ms", "×") else "")
     return label, f"{OPS.get(check['op'], check['op'])} {value}"
+
+
+def judged(entry: dict, check: dict) -> str:
+    """'RTO < 5 s: 8.48 s (7.97–8.99), fails'."""
+    unit = next((u for k, _, u in FIGURES if k == check["figure"]), "")
+    return f"{' '.join(_claim(check))}: {_fig(entry, check['figure'], unit)}, {check['verdict']}"
 
 
 def _condition_note(entry: dict) -> str:

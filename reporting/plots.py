@@ -88,7 +88,10 @@ def _shade_warmup(ax, warmup_s: float | None, unit: float, label: bool = True):
 
 
 def _mark_failures(ax, report: dict, unit: float, label: bool = True):
-    """The scenario's injected failures: a red dashed line at each, dotted at its repair."""
+    """The scenario's injected failures: a red dashed line at each, dotted at its repair. A
+    failure matrix's figures come from a run without failures (each failure has its own plot)."""
+    if dig(report, "scenario", "incidents", "matrix"):
+        return
     for f in dig(report, "scenario", "failures", default=[]):
         if f.get("at_s") is None:
             continue
