@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from reporting import fmt  # noqa: E402
+from reporting import fmt, incidents  # noqa: E402
 from reporting.figures import (bottleneck, dig, headroom, name, objective_label,  # noqa: E402
                                objective_target, redis_memory, verdict)
 from reporting.plots import DPI, STYLE, plain_log_ticks  # noqa: E402
@@ -54,31 +54,30 @@ def tables(reports: list[dict], code: bool = True) -> list[tuple[str, list[str],
     if keys:
         out.append(("Objectives", ["Scenario"] + [objective_label(k) for k in keys],
                     [[label(r)] + [_verdict(r, k) for k in keys] for r in reports]))
+    return out + _matrix_tables(reports, label)
+
+
+def _matrix_tables(reports: list[dict], label) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The failure matrices: a row per failure and scenario, failures joined by name."""
     names = list(dict.fromkeys(f["name"] for r in reports for f in r.get("failures") or []))
-    for title, figures in (("Failure matrices: timing", MATRIX_TIMING),
-                           ("Failure matrices: impact", MATRIX_IMPACT)):
-        rows = [[failure, label(r)] + [_matrix_cell(entry, key, unit) for key, _, unit in figures]
-                + ([entry.get("verdict", fmt.DASH) if entry else fmt.DASH] if figures is MATRIX_TIMING
-                   else [])
-                for failure in names for r in reports
-                for entry in [next((f for f in r.get("failures") or [] if f["name"] == failure), None)]]
-        if rows:
-            out.append((title, ["Failure", "Scenario"] + [label_ for _, label_, _ in figures]
-                        + (["Verdict"] if figures is MATRIX_TIMING else []), rows))
-    return out
+    out = []
+    for title, figures, with_verdict in (("Failure matrices: timing", MATRIX_TIMING, True),
+                                         ("Failure matrices: impact", MATRIX_IMPACT, False)):
+        rows = []
+        for failure in names:
+            for r in reports:
+                e = next((f for f in r.get("failures") or [] if f["name"] == failure), None)
+                cells = incidents.cells(e, figures) if e else [fmt.DASH] * len(figures)
+                verdict_ = [(e or {}).get("verdict", fmt.DASH)] if with_verdict else []
+                rows.append([failure, label(r)] + cells + verdict_)
+        header = ["Failure", "Scenario"] + [text for _, text, _ in figures]
+        out.append((title, header + (["Verdict"] if with_verdict else []), rows))
+    return out if names else []
 
 
-MATRIX_TIMING = (("detection_s", "Detection", "s"), ("rto_s", "RTO", "s"), ("downtime_s", "Downtime", "s"))
-MATRIX_IMPACT = (("failed_requests", "Failed requests", ""), ("lost_writes", "Writes lost", ""),
-                 ("cost_usd", "Cost", "$"))
-
-
-def _matrix_cell(entry: dict | None, key: str, unit: str) -> str:
-    if entry is None:
-        return fmt.DASH
-    if unit == "$":
-        return fmt.money(fmt.mean(entry.get(key)))
-    return fmt.duration(entry.get(key), unit) if unit else fmt.figure(entry.get(key))
+MATRIX_TIMING = tuple(f for f in incidents.TIMING if f[0] != "action_s")
+MATRIX_IMPACT = tuple(f for f in incidents.IMPACT if f[0] in ("failed_requests", "lost_writes",
+                                                              "cost_usd"))
 
 
 def render(reports: list[dict]) -> str:

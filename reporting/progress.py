@@ -15,8 +15,8 @@ class Progress:
     """A factory of progress callbacks, one per batch: `progress(scenario, label)` returns
     `update(simulated_s)`, what the runner calls as the batch's replications advance."""
 
-    def __init__(self, batches: int, optional: int = 0, stream: TextIO | None = None, tty: bool | None = None,
-                 clock: Callable[[], float] = time.monotonic, interval_s: float = INTERVAL_S):
+    def __init__(self, batches: int, optional: int = 0, stream: TextIO | None = None,
+                 tty: bool | None = None, clock: Callable[[], float] = time.monotonic, interval_s: float = INTERVAL_S):
         # N of "batch k/N": "≤N" when some batches run only if needed
         self.of = f"≤{batches}" if optional else str(batches)
         self.batches, self.started = batches, 0

@@ -42,7 +42,8 @@ def _failures(failures: list[dict]) -> str:
     timing = fmt.table(["Failure"] + [label for _, label, _ in incidents.TIMING] + ["Verdict"],
                        [[f["name"]] + incidents.cells(f, incidents.TIMING) + [f.get("verdict", fmt.DASH)]
                         for f in failures], style="plain")
-    impact = fmt.table(["Failure"] + [incidents.header(label, unit) for _, label, unit in TERMINAL_IMPACT],
+    impact = fmt.table(["Failure"] + [incidents.header(label, unit)
+                                      for _, label, unit in TERMINAL_IMPACT],
                        [[f["name"]] + incidents.cells(f, TERMINAL_IMPACT) for f in failures],
                        style="plain")
     return timing + "\n\n" + impact

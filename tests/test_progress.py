@@ -43,7 +43,8 @@ def test_a_long_label_is_cut_to_fit_120_columns():
     Progress(10, optional=3, stream=out, tty=False, clock=Clock())(
         scenario(), "app-server with option redispatch (a refused request retried on another server)")
     line = out.getvalue().rstrip("\n")
-    assert len(line) <= 120 and "batch 1/≤10: app-server with option redispatch" in line and "…" in line
+    assert len(line) <= 120 and "…" in line
+    assert "batch 1/≤10: app-server with option redispatch" in line
 
 
 def test_a_single_batch_is_named_without_a_count():

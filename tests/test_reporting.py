@@ -193,6 +193,26 @@ def test_plots_survive_gaps_and_long_runs(report, tmp_path):
         assert_png(path)
 
 
+def test_long_series_are_bounded_and_plot_the_same(report, tmp_path):
+    """A day's per-second series would make report.json 63 MB: over an hour they are kept as
+    block means, and the plots (at most 1,000 points) come out the same from either."""
+    series = report["series"]
+    series["arrivals_rps"] = list(6000 + 1000 * np.sin(np.arange(7200) / 500))
+    series["nodes"]["lb-1"]["utilisation"] = [0.2] * 7199 + [None]
+    series["latency_ms_p50_p95_p99"] = [[1.0, 2.0, 3.0 + i % 7] for i in range(7200)]
+    report["scenario"]["simulation"].update(duration_s=7200, warmup_s=600)
+    writer.write_report(report, tmp_path)
+    text = (tmp_path / "report.json").read_text()
+    written = json.loads(text)["series"]
+    assert written["step_s"] == 2.0 and len(written["arrivals_rps"]) == 3600
+    assert written["latency_step_s"] == 2.0 and written["latency_ms_p50_p95_p99"][0] == [1, 2, 3.5]
+    assert written["nodes"]["lb-1"]["utilisation"][-1] == 0.2  # a gap averages over what is there
+    full = plots._binned(1.0, series["arrivals_rps"], 7200)
+    kept = plots._binned(written["step_s"], written["arrivals_rps"], 7200)
+    assert np.allclose(full[0], kept[0]) and np.allclose(full[1], kept[1], rtol=1e-3)
+    assert '"ci95": [' in text and max(map(len, text.splitlines())) > 10_000  # a list, one line
+
+
 # terminal ----------------------------------------------------------------------------------------
 
 def test_terminal_summary_is_short_and_complete(report):
