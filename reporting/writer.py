@@ -83,7 +83,8 @@ def write_report(report: dict, out_dir: Path, force: bool = False) -> list[Path]
     text = markdown.render(report, plots=[p.name for p in written])
     _write_text(out_dir / "report.md", text)
     _write_text(out_dir / "report.html", html.render(report, text, svgs, data))
-    return [out_dir / REPORT_JSON, out_dir / "report.md", out_dir / "report.html"] + written + timelines
+    return ([out_dir / REPORT_JSON, out_dir / "report.md", out_dir / "report.html"]
+            + written + timelines)
 
 
 def write_comparison(reports: list[dict], out_dir: Path) -> list[Path]:

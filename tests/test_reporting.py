@@ -10,7 +10,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from reporting import compare, fmt, markdown, plots, terminal, writer
+from reporting import compare, fmt, incidents, jsontext, markdown, plots, terminal, writer
 from reporting.writer import OutputError
 
 SAMPLE = Path(__file__).parent / "data" / "sample-report.json"
@@ -193,16 +193,14 @@ def test_plots_survive_gaps_and_long_runs(report, tmp_path):
         assert_png(path)
 
 
-def test_long_series_are_bounded_and_plot_the_same(report, tmp_path):
+def test_long_series_are_bounded_and_plot_the_same(report):
     """A day's per-second series would make report.json 63 MB: over an hour they are kept as
     block means, and the plots (at most 1,000 points) come out the same from either."""
     series = report["series"]
     series["arrivals_rps"] = list(6000 + 1000 * np.sin(np.arange(7200) / 500))
     series["nodes"]["lb-1"]["utilisation"] = [0.2] * 7199 + [None]
     series["latency_ms_p50_p95_p99"] = [[1.0, 2.0, 3.0 + i % 7] for i in range(7200)]
-    report["scenario"]["simulation"].update(duration_s=7200, warmup_s=600)
-    writer.write_report(report, tmp_path)
-    text = (tmp_path / "report.json").read_text()
+    text = jsontext.dumps(writer.jsonable(jsontext.bounded(report)))
     written = json.loads(text)["series"]
     assert written["step_s"] == 2.0 and len(written["arrivals_rps"]) == 3600
     assert written["latency_step_s"] == 2.0 and written["latency_ms_p50_p95_p99"][0] == [1, 2, 3.5]
@@ -234,7 +232,14 @@ def test_writer_writes_everything(report, tmp_path):
     assert (tmp_path / "peak" / "report.md").read_text() == markdown.render(report)
 
 
-def test_writer_refuses_another_scenarios_directory(report, tmp_path):
+@pytest.fixture
+def no_plots(monkeypatch):
+    """For the tests of the writer's rules about directories: plots take seconds each."""
+    monkeypatch.setattr(plots, "write_plots", lambda report, out_dir, svgs=None: [])
+    monkeypatch.setattr(incidents, "write_plots", lambda report, out_dir, svgs=None: [])
+
+
+def test_writer_refuses_another_scenarios_directory(report, tmp_path, no_plots):
     writer.write_report(report, tmp_path)
     with pytest.raises(OutputError, match=f"{tmp_path} holds the report of scenario peak; "
                                           "use --out to choose another directory"):
@@ -244,20 +249,20 @@ def test_writer_refuses_another_scenarios_directory(report, tmp_path):
     assert json.loads((tmp_path / "report.json").read_text())["scenario"]["name"] == "db-fleet"
 
 
-def test_writer_refreshes_the_same_scenario(report, tmp_path):
+def test_writer_refreshes_the_same_scenario(report, tmp_path, no_plots):
     writer.write_report(report, tmp_path)
     report["seed"] = 99
     writer.write_report(report, tmp_path)
     assert json.loads((tmp_path / "report.json").read_text())["seed"] == 99
 
 
-def test_writer_refuses_an_unreadable_report_json(report, tmp_path):
+def test_writer_refuses_an_unreadable_report_json(report, tmp_path, no_plots):
     (tmp_path / "report.json").write_text("not json")
     with pytest.raises(OutputError, match="not a readable report"):
         writer.write_report(report, tmp_path)
 
 
-def test_json_is_strict_with_nan_inf_and_numpy(report, tmp_path):
+def test_json_is_strict_with_nan_inf_and_numpy(report, tmp_path, no_plots):
     report["metrics"]["headroom_x"] = {"mean": math.inf, "ci95": [np.float64(math.inf), None]}
     report["series"]["in_flight"] = np.array([1.0, math.nan])
     report["replications"] = np.int64(5)
