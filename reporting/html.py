@@ -21,7 +21,8 @@ from reporting.figures import name, objective_label, objective_target, objective
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("reporting", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
 # report.md's sections in the page's order; unnamed ones (added later) go before FOLDED's
-ORDER = ("Objectives", "Headline", "Failure matrix", "Latency by operation", "Tiers",
+SHOWN_ABOVE = {"Objectives"}  # the verdicts table at the top holds each objective, its value
+ORDER = ("Headline", "Failure matrix", "Latency by operation", "Tiers",
          "Failures by reason", "Cost per month", "Plots", "Nodes", "Conservation",
          "How to read this")
 FOLDED = {"Nodes", "Conservation", "How to read this"}  # behind <details>, closed
@@ -67,7 +68,7 @@ def sections(text: str) -> tuple[str, dict[str, str]]:
 
 def _ordered(found: dict[str, str]) -> list[str]:
     known = [t for t in ORDER if t in found and t not in FOLDED]
-    new = [t for t in found if t not in ORDER]
+    new = [t for t in found if t not in ORDER and t not in SHOWN_ABOVE]
     return known + new + [t for t in ORDER if t in found and t in FOLDED]
 
 

@@ -47,11 +47,13 @@ def test_page_is_self_contained(page):
 
 def test_verdicts_first_then_every_section_and_plot(page, matrix):
     text = page.read_text()
-    order = [text.index(f'id="{s}"') for s in ("verdicts", "objectives", "headline",
-                                                "failure-matrix", "tiers", "cost-per-month")]
+    order = [text.index(f'id="{s}"') for s in ("verdicts", "headline", "failure-matrix", "tiers",
+                                                "cost-per-month")]
     assert order == sorted(order)
+    for objective in matrix["objectives"].values():  # the objectives, with their verdicts
+        assert f'class="v-{objective["verdict"]}">{objective["verdict"]}<' in text
     assert text.count("<svg") == 3 + len(matrix["failures"])  # timeline, utilisation, cost
-    verdicts = text[text.index('id="verdicts"'):text.index('id="objectives"')]
+    verdicts = text[text.index('id="verdicts"'):text.index('id="headline"')]
     for failure in matrix["failures"]:
         assert f"failure: {failure['name']}" in verdicts
         assert f'class="v-{failure["verdict"].split()[0]}">{failure["verdict"]}<' in verdicts
