@@ -68,23 +68,25 @@ def load_scenario(file, args=None) -> Scenario:
                          err["msg"].replace("Value error, ", "")) from None
 
 
-def _progress(quiet: bool):
-    """A factory of progress bars, one per batch of replications (none when not on a terminal)."""
-    if quiet or not sys.stderr.isatty():
+def batches(scenario: Scenario) -> tuple[int, int]:
+    """(batches of replications a run makes at most, how many of them run only if needed): one,
+    or for a failure matrix one without failures, one per failure and one per claim's condition
+    (which runs only when its claim fails)."""
+    if not scenario.failures or not scenario.incidents.matrix:
+        return 1, 0
+    from sim.failure_matrix import load_claims
+    claims = load_claims(scenario)
+    optional = sum(bool((claims.get(f.name) or {}).get("condition")) for f in scenario.failures)
+    return 1 + len(scenario.failures) + optional, optional
+
+
+def _progress(quiet: bool, scenarios: list[Scenario]):
+    """What the run shows on standard error as it goes (nothing with --quiet)."""
+    if quiet:
         return None
-    from tqdm import tqdm
-
-    def start(scenario: Scenario, label: str):
-        sim = scenario.simulation
-        bar = tqdm(total=sim.duration_s * sim.replications, delay=2, file=sys.stderr, desc=label,
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
-
-        def update(done):
-            bar.update(done - bar.n)
-            if bar.n >= bar.total:
-                bar.close()
-        return update
-    return start
+    from reporting.progress import Progress
+    counts = [batches(s) for s in scenarios]
+    return Progress(sum(n for n, _ in counts), sum(k for _, k in counts))
 
 
 def cmd_run(argv) -> int:
@@ -98,12 +100,16 @@ def cmd_run(argv) -> int:
     from sim.failure_matrix import run
     out = args.out or Path("reports") / scenario.name
     check_out_dir(out, scenario.name, args.force)
-    report = run(scenario, _progress(args.quiet))
+    progress = _progress(args.quiet, [scenario])
+    report = run(scenario, progress)
     report["scenario_file"] = str(args.scenario)
+    if progress:
+        progress.line(f"writing the report to {out}/")
     paths = write_report(report, out, force=args.force)
     if not args.quiet:
         print(summary(report))
-    print(f"report: {paths[0].parent}/ ({', '.join(p.name for p in paths)})")
+    print(f"report: {paths[0].parent / 'report.html'} (open it in a browser; beside it report.md, "
+          f"report.json and {len(paths) - 3} plots)")
     return 0
 
 
@@ -134,14 +140,19 @@ def cmd_compare(argv) -> int:
     for scenario in scenarios:
         check_out_dir(out / scenario.name, scenario.name, args.force)
     reports = []
+    progress = _progress(args.quiet, scenarios)
     for file, scenario in zip(args.scenarios, scenarios):
-        report = run(scenario, _progress(args.quiet))
+        report = run(scenario, progress)
         report["scenario_file"] = str(file)
+        if progress:
+            progress.line(f"writing the report to {out / scenario.name}/")
         write_report(report, out / scenario.name, force=args.force)
         reports.append(report)
     paths = write_comparison(reports, out)
-    print(paths[0].read_text())
-    print(f"comparison: {out}/ ({', '.join(p.name for p in paths)})")
+    from reporting.compare import render_plain
+    print(render_plain(reports))
+    print(f"comparison: {out / 'compare.html'} (beside it {', '.join(p.name for p in paths[2:])}, "
+          "compare.md and a directory per scenario)")
     return 0
 
 

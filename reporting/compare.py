@@ -1,4 +1,4 @@
-"""Scenarios side by side: compare.md (one column per scenario) and compare.png."""
+"""Scenarios side by side: compare.md (a row per scenario), its plain-text form, compare.png."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,30 +9,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from reporting import fmt  # noqa: E402
-from reporting.figures import (bottleneck_text, dig, headroom, latency, name,  # noqa: E402
-                               objective_label, objective_target, redis_memory, verdict)
-from reporting.plots import DPI, STYLE  # noqa: E402
+from reporting import fmt, incidents  # noqa: E402
+from reporting.figures import (bottleneck, dig, headroom, name, objective_label,  # noqa: E402
+                               objective_target, redis_memory, verdict)
+from reporting.plots import DPI, STYLE, plain_log_ticks  # noqa: E402
+from reporting.svg import inline_svg  # noqa: E402
 
 
-def _rows(reports: list[dict]) -> list[list[str]]:
-    def row(label, get):
-        return [label] + [get(r) for r in reports]
-
-    rows = [row("Architecture", lambda r: f"`{dig(r, 'scenario', 'architecture', default='?')}`"),
-            row("Cost per month", lambda r: fmt.money(dig(r, "cost", "total_usd_per_month"))),
-            row("Throughput", lambda r: fmt.figure(dig(r, "metrics", "throughput_rps"), unit="req/s")),
-            row("Latency p50", lambda r: latency(r, "p50")),
-            row("Latency p99", lambda r: latency(r, "p99")),
-            row("Latency p99.9", lambda r: latency(r, "p999")),
-            row("Error rate", lambda r: fmt.pct_figure(dig(r, "metrics", "error_rate"))),
-            row("Headroom to saturation", lambda r: headroom(r, with_bottleneck=False)),
-            row("Bottleneck (busiest node)", lambda r: bottleneck_text(r) or fmt.DASH),
-            row("Redis memory", redis_memory)]
-    keys = list(dict.fromkeys(k for r in reports for k in (r.get("objectives") or {})))
-    for key in keys:
-        rows.append(row(f"Objective: {objective_label(key)}", lambda r, k=key: _verdict(r, k)))
-    return rows
+def _bottleneck(report: dict) -> str:
+    """'app-1/cpu 37.5% busy (+3 alike)': the busiest node, and its twins of a balanced tier."""
+    node, util, alike = bottleneck(report)
+    if node is None:
+        return fmt.DASH
+    return f"{node} {fmt.pct(util)} busy" + (f" (+{alike - 1} alike)" if alike > 1 else "")
 
 
 def _verdict(report: dict, key: str) -> str:
@@ -40,48 +29,73 @@ def _verdict(report: dict, key: str) -> str:
     return fmt.DASH if obj is None else f"{verdict(obj)} ({objective_target(key, obj)})"
 
 
-MATRIX_FIGURES = (("impaired_s", "impaired", "s"), ("rto_s", "RTO", "s"),
-                  ("failed_requests", "failed requests", ""), ("lost_writes", "writes lost", ""),
-                  ("cost_usd", "cost", "$"))
+def tables(reports: list[dict], code: bool = True) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of each table: one row per scenario (one per failure and scenario for
+    the failure matrices), so that a table is as wide with six scenarios as with two. `code`
+    puts names in backticks (markdown)."""
+    def label(r):
+        return f"`{name(r)}`" if code else name(r)
+
+    def lat(r, key):
+        return fmt.figure(dig(r, "metrics", "latency_ms", key))
+    out = [("Cost and latency", ["Scenario", "Architecture", "Cost per month", "p50 (ms)", "p99 (ms)",
+                                 "p99.9 (ms)"],
+            [[label(r), dig(r, "scenario", "architecture", default=fmt.DASH),
+              fmt.money(dig(r, "cost", "total_usd_per_month")), lat(r, "p50"), lat(r, "p99"),
+              lat(r, "p999")] for r in reports]),
+           ("Load and capacity", ["Scenario", "Throughput (req/s)", "Error rate",
+                                  "Headroom to saturation", "Bottleneck (busiest node)"],
+            [[label(r), fmt.figure(dig(r, "metrics", "throughput_rps")),
+              fmt.pct_figure(dig(r, "metrics", "error_rate")), headroom(r, with_bottleneck=False),
+              _bottleneck(r)] for r in reports]),
+           ("Redis memory", ["Scenario", "Redis memory (95% CI)"],
+            [[label(r), redis_memory(r)] for r in reports])]
+    keys = list(dict.fromkeys(k for r in reports for k in (r.get("objectives") or {})))
+    if keys:
+        out.append(("Objectives", ["Scenario"] + [objective_label(k) for k in keys],
+                    [[label(r)] + [_verdict(r, k) for k in keys] for r in reports]))
+    return out + _matrix_tables(reports, label)
 
 
-def _matrices(reports: list[dict]) -> str:
-    """Failure matrices side by side, failures joined by name."""
+def _matrix_tables(reports: list[dict], label) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The failure matrices: a row per failure and scenario, failures joined by name."""
     names = list(dict.fromkeys(f["name"] for r in reports for f in r.get("failures") or []))
-    if not names:
-        return ""
-    rows = []
-    for failure in names:
-        entries = [next((f for f in r.get("failures") or [] if f["name"] == failure), None)
-                   for r in reports]
-        for key, label, unit in MATRIX_FIGURES:
-            cells = []
-            for e in entries:
-                if e is None:
-                    cells.append(fmt.DASH)
-                elif unit == "$":
-                    cells.append(fmt.money(fmt.mean(e.get(key))) if fmt.mean(e.get(key)) is not None
-                                 else fmt.DASH)
-                else:
-                    cells.append(fmt.figure(e.get(key), unit))
-            rows.append([failure, label] + cells)
-        rows.append([failure, "verdict"] + [e.get("verdict", fmt.DASH) if e else fmt.DASH
-                                            for e in entries])
-    header = ["Failure", "Figure"] + [f"`{name(r)}`" for r in reports]
-    return "\n\n## Failure matrices\n\n" + fmt.table(header, rows)
+    out = []
+    for title, figures, with_verdict in (("Failure matrices: timing", MATRIX_TIMING, True),
+                                         ("Failure matrices: impact", MATRIX_IMPACT, False)):
+        rows = []
+        for failure in names:
+            for r in reports:
+                e = next((f for f in r.get("failures") or [] if f["name"] == failure), None)
+                cells = incidents.cells(e, figures) if e else [fmt.DASH] * len(figures)
+                verdict_ = [(e or {}).get("verdict", fmt.DASH)] if with_verdict else []
+                rows.append([failure, label(r)] + cells + verdict_)
+        header = ["Failure", "Scenario"] + [text for _, text, _ in figures]
+        out.append((title, header + (["Verdict"] if with_verdict else []), rows))
+    return out if names else []
+
+
+MATRIX_TIMING = tuple(f for f in incidents.TIMING if f[0] != "action_s")
+MATRIX_IMPACT = tuple(f for f in incidents.IMPACT if f[0] in ("failed_requests", "lost_writes",
+                                                              "cost_usd"))
 
 
 def render(reports: list[dict]) -> str:
-    """Markdown: a table with one column per scenario, then what each scenario is."""
-    header = ["Figure (95% CI)"] + [f"`{name(r)}`" for r in reports]
-    table = fmt.table(header, _rows(reports), align="l" * (len(reports) + 1)) + _matrices(reports)
-    described = [f"- `{name(r)}`: {dig(r, 'scenario', 'description', default='') or fmt.DASH} "
-                 f"(seed {r.get('seed', '?')}, {r.get('replications', '?')} replications)"
-                 for r in reports]
-    return ("# Scenario comparison\n\n" + table + "\n\n" + "\n".join(described) +
-            "\n\nHeadroom to saturation = 1 / the highest node utilisation. "
-            "Figures are means over replications with their 95% confidence intervals (Student t)."
-            "\n\n![Cost, p99 latency and headroom by scenario](compare.png)\n")
+    """Markdown: the tables, then what each scenario is."""
+    parts = ["# Scenario comparison", "Means over replications with their 95% confidence intervals "
+             "(Student t); headroom to\nsaturation = 1 / the highest node utilisation."]
+    parts += [f"## {title}\n\n" + fmt.table(header, rows) for title, header, rows in tables(reports)]
+    parts.append("## Scenarios\n\n" + "\n".join(
+        f"- `{name(r)}`: {dig(r, 'scenario', 'description', default='') or fmt.DASH} "
+        f"(seed {r.get('seed', '?')}, {r.get('replications', '?')} replications)" for r in reports))
+    parts.append("![Cost, p99 latency and headroom by scenario](compare.png)")
+    return "\n\n".join(parts) + "\n"
+
+
+def render_plain(reports: list[dict]) -> str:
+    """The same tables for the terminal: aligned plain text, no markdown."""
+    return "\n\n".join(f"{title}\n" + fmt.table(header, rows, style="plain")
+                         for title, header, rows in tables(reports, code=False))
 
 
 def _bounds(fig: dict | None) -> tuple[float, float, float]:
@@ -96,45 +110,50 @@ def _bounds(fig: dict | None) -> tuple[float, float, float]:
 
 
 def _panel(ax, labels, figs, title, unit, label_fmt, color):
+    """Horizontal bars, one per scenario from the top, with the 95% interval as error bars."""
     values = np.array([_bounds(f) for f in figs], dtype=float).reshape(-1, 3)
-    x = np.arange(len(labels))
+    y = np.arange(len(labels))
     has_ci = values[:, 1:].any()
-    bars = ax.bar(x, np.nan_to_num(values[:, 0]), color=color, width=0.6,
-                  yerr=values[:, 1:].T if has_ci else None, capsize=4, ecolor="0.25")
+    bars = ax.barh(y, np.nan_to_num(values[:, 0]), color=color, height=0.6,
+                   xerr=values[:, 1:].T if has_ci else None, capsize=3, ecolor="0.25")
     ax.bar_label(bars, labels=[label_fmt(v) if np.isfinite(v) else fmt.DASH for v in values[:, 0]],
-                 padding=3, fontsize=8, label_type="edge")
-    crowded = len(labels) > 3
-    ax.set_xticks(x, labels, rotation=20 if crowded else 0, ha="right" if crowded else "center")
+                 padding=4, fontsize=8, label_type="edge")
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
     ax.set_title(title)
-    ax.set_ylabel(unit)
-    ax.grid(axis="x", visible=False)
+    ax.set_xlabel(unit)
+    ax.grid(axis="y", visible=False)
     finite = values[np.isfinite(values[:, 0]) & (values[:, 0] > 0)]
     if not finite.size:
         return
     top = np.max(finite[:, 0] + finite[:, 2])
     if top / np.min(finite[:, 0]) > 30:  # bars of 4 ms and 5 s: only a log axis shows both
-        ax.set_yscale("log")
-        ax.set_ylim(np.min(finite[:, 0] - finite[:, 1]) / 2, top * 3)
+        ax.set_xscale("log")
+        ax.set_xlim(np.min(finite[:, 0] - finite[:, 1]) / 2, top * 6)
+        plain_log_ticks(ax.xaxis)
     else:
-        ax.set_ylim(0, top * 1.2)
+        ax.set_xlim(0, top * 1.35)  # room for the labels
 
 
-def _reference_line(ax, y: float, text: str):
-    """A dashed horizontal line with its label, when y is inside the axis."""
-    low, high = ax.get_ylim()
-    if low < y < high:
-        ax.axhline(y, color="0.3", lw=1, ls="--")
-        ax.annotate(text, (0.01, y), xycoords=("axes fraction", "data"), ha="left", va="bottom",
-                    fontsize=7, color="0.3")
+def _reference_line(ax, x: float, text: str):
+    """A dashed vertical line with its label, when x is inside the axis."""
+    low, high = ax.get_xlim()
+    if low < x < high:
+        ax.axvline(x, color="0.3", lw=1, ls="--")
+        ax.annotate(f" {text}", (x, 0.01), xycoords=("data", "axes fraction"), ha="left",
+                    va="bottom", fontsize=7, color="0.3",
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
 
 
-def write_chart(reports: list[dict], out_dir: Path) -> Path:
-    """compare.png: cost per month, p99 latency with its 95% CI, headroom; one bar per scenario."""
+def write_chart(reports: list[dict], out_dir: Path, svgs: dict | None = None) -> Path:
+    """compare.png: cost per month, p99 latency with its 95% CI, headroom; one bar per scenario.
+    With `svgs`, also puts the chart there as inline SVG (for compare.html)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = [name(r) for r in reports]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 3, figsize=(max(11.0, 2 + 3.6 * len(reports)), 4.2))
+        # a row per scenario: as wide for six scenarios as for two, taller by a bar each
+        fig, axes = plt.subplots(1, 3, figsize=(11.0, 1.6 + 0.42 * len(reports)), sharey=True)
         costs = [dig(r, "metrics", "cost_usd_per_month") or
                  {"mean": dig(r, "cost", "total_usd_per_month")} for r in reports]
         _panel(axes[0], labels, costs, "Cost per month", "USD per month", fmt.money, "tab:blue")
@@ -150,5 +169,7 @@ def write_chart(reports: list[dict], out_dir: Path) -> Path:
         fig.tight_layout()
         path = out_dir / "compare.png"
         fig.savefig(path, dpi=DPI, bbox_inches="tight")
+        if svgs is not None:
+            svgs[path.name] = inline_svg(fig, path.stem)
         plt.close(fig)
     return path

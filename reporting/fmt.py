@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Callable, Sequence
 
 DASH = "–"  # what a missing value (None, NaN) renders as
 SIG = 3
+TINY = 1e-3  # a non-zero number closer to 0 reads "< 0.001", not 5.57e-05
 
 
 def _missing(x: Any) -> bool:
@@ -31,8 +33,8 @@ def num(x: Any, sig: int = SIG, places: int | None = None) -> str:
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
     if places is None:
-        if x != 0 and abs(x) < 1e-3:
-            return f"{x:.{sig - 1}e}"
+        if x != 0 and abs(x) < TINY:
+            return "< 0.001" if x > 0 else "> -0.001"
         places = decimals(x, sig)
     text = f"{x:,.{places}f}"
     return "0" if text.strip("-0.,") == "" else text  # no "-0.00"
@@ -51,7 +53,7 @@ def figure(fig: dict | None, unit: str = "", scale: float = 1.0, sig: int = SIG,
     lo, hi = ((fig or {}).get("ci95") or [None, None])[:2]
     fmt = fmt or num
     mean = float(mean) * scale
-    places = None if not math.isfinite(mean) or (mean != 0 and abs(mean) < 1e-3) else _places(
+    places = None if not math.isfinite(mean) or (mean != 0 and abs(mean) < TINY) else _places(
         mean, lo, hi, scale, sig)
     text = fmt(mean, sig=sig, places=places) + (f" {unit}" if unit else "")
     if _missing(lo) or _missing(hi) or lo == hi:
@@ -66,6 +68,23 @@ def _places(mean: float, lo: Any, hi: Any, scale: float, sig: int) -> int:
         return decimals(mean, sig)
     widest = max(abs(float(lo)), abs(float(hi))) * scale
     return min(decimals(widest, sig), 6)
+
+
+DURATION_UNITS = (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6))
+
+
+def duration(fig: dict | float | None, unit: str = "s", sig: int = SIG) -> str:
+    """A time (a figure or a number, in `unit`, s or ms) in the unit its mean and interval read best
+    in: '4.13 ms (2.27–6.00)' rather than '0.00413 s', '6.66 s' rather than '6,662 ms'."""
+    fig = fig if isinstance(fig, dict) or fig is None else {"mean": fig}
+    value = mean(fig)
+    if _missing(value):
+        return DASH
+    bounds = [abs(float(b)) for b in (fig.get("ci95") or []) if not _missing(b)]
+    seconds = max([abs(float(value))] + bounds) * dict(DURATION_UNITS)[unit] or 1.0  # 0 reads "0 s"
+    name, size = next(((n, f) for n, f in DURATION_UNITS if seconds >= f * 0.9995),
+                      DURATION_UNITS[-1])
+    return figure(fig, unit=name, scale=dict(DURATION_UNITS)[unit] / size, sig=sig)
 
 
 def count(x: Any) -> str:
@@ -111,6 +130,14 @@ def mean(fig: dict | None) -> Any:
     return (fig or {}).get("mean") if isinstance(fig, dict) else fig
 
 
+_NUMERIC = re.compile(r"^(\*\*)?[-−+<>≤≥$]?\s?[\d.,]+|^[∞–]|^$")
+
+
+def _numeric(cell: str) -> bool:
+    """A cell that reads as a number: '6,026', '4.30 ms (4.21–4.38)', '$1,580', '< 0.001', '–'."""
+    return bool(_NUMERIC.match(cell))
+
+
 def _cell(value: Any) -> str:
     return DASH if _missing(value) else str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -119,13 +146,14 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "",
           style: str = "markdown") -> str:
     """A table of rows; style 'markdown' (GitHub) or 'plain' (terminal).
 
-    align has one letter per column, 'l' or 'r' (default: first column left, the rest right);
+    align has one letter per column, 'l' or 'r' (default: numbers right, text left);
     columns are padded so the raw text reads as a table too.
     """
     ncol = len(header)
-    align = (align or "l" + "r" * (ncol - 1)).ljust(ncol, "r")
     cells = [[_cell(c) for c in header]] + [[_cell(c) for c in row] + [""] * (ncol - len(row))
                                             for row in rows]
+    align = (align or "".join("r" if all(_numeric(r[i]) for r in cells[1:]) and len(cells) > 1
+                              else "l" for i in range(ncol))).ljust(ncol, "r")
     width = [max(len(r[i]) for r in cells) for i in range(ncol)]
     if style == "markdown":
         width = [max(w, 3) for w in width]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -11,23 +12,41 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reporting import fmt  # noqa: E402
+from reporting.figures import dig  # noqa: E402
+from reporting.plots import plain_log_ticks  # noqa: E402
+from reporting.svg import inline_svg  # noqa: E402
 
-FIGURES = (("detection_s", "Detection", "s"), ("action_s", "Recovery action", "s"),
-           ("rto_s", "RTO", "s"), ("impaired_s", "Impaired", "s"), ("outage_s", "Outage", "s"),
-           ("failed_requests", "Failed requests", ""), ("lost_writes", "Writes lost", ""),
-           ("lost_writes_span_s", "RPO span", "s"), ("cost_usd", "Cost", "$"))
+TIMING = (("detection_s", "Detection", "s"), ("action_s", "Recovery action", "s"),
+          ("rto_s", "RTO", "s"), ("impaired_s", "Impaired", "s"), ("outage_s", "Outage", "s"))
+IMPACT = (("failed_requests", "Failed requests", ""), ("lost_writes", "Writes lost", ""),
+          ("lost_writes_span_s", "RPO span", "s"), ("p99_during_ms", "p99 during", "ms"),
+          ("throughput_during_rps", "Throughput during", "req/s"), ("cost_usd", "Cost", "$"))
+FIGURES = TIMING + IMPACT + (("slowdown_x", "Slowdown", "×"), ("error_rate_during", "Error rate during", "%"),
+                             ("error_rate_beyond_writes_during", "Error rate beyond writes", "%"))
 EVENT_COLORS = {"injected": "black", "detected": "tab:orange", "action": "tab:green",
                 "alerted": "tab:purple", "repaired": "tab:blue", "recovered": "tab:blue"}
+OPS = {"<=": "≤", ">=": "≥"}
 
 
 def _fig(entry: dict, key: str, unit: str) -> str:
+    """A figure of a failure in its unit: times in the unit they read best in, a rate without its
+    unit (the header has it), dollars, a factor."""
+    value = entry.get(key)
     if unit == "$":
-        value = fmt.mean(entry.get(key))
-        return fmt.money(value) if value is not None else fmt.DASH
-    text = fmt.figure(entry.get(key), unit)
+        return fmt.money(fmt.mean(value))
+    if unit == "%":
+        return fmt.pct_figure(value)
+    if unit in ("s", "ms"):
+        text = fmt.duration(value, unit)
+    else:
+        text = fmt.figure(value, unit="×" if unit == "×" else "").replace(" ×", "×")
     if key == "rto_s" and entry.get("not_recovered_replications"):
         text += f" ({entry['not_recovered_replications']} not recovered)"
     return text
+
+
+def header(label: str, unit: str) -> str:
+    return f"{label} ({unit})" if unit == "req/s" else label
 
 
 def file_name(entry: dict) -> str:
@@ -39,114 +58,228 @@ def _tried_in_vain(check: dict) -> bool:
     return "with_condition" in check and check["with_condition"]["verdict"] != "holds"
 
 
-def render(report: dict) -> str:
-    """The '## Failure matrix' section: simulated figures, then the claims they are judged against."""
-    failures = report.get("failures") or []
-    if not failures:
+def cells(entry: dict, figures: tuple) -> list[str]:
+    """A failure's figures, formatted as the failure matrix shows them."""
+    return [_fig(entry, key, unit) for key, _, unit in figures]
+
+
+def _claim(check: dict) -> tuple[str, str]:
+    """(the figure's label, the claim as judged: '< 5 s')."""
+    if check["figure"] == "impact":
+        parts = check.get("parts")
+        return "Impact", ("not judged" if parts is None else ", ".join(
+            f"{_label(p['figure'])} {OPS.get(p['op'], p['op'])} {p['value']:,g}" for p in parts))
+    _, label, unit = next((f for f in FIGURES if f[0] == check["figure"]),
+                          (check["figure"], check["figure"], ""))
+    value = f"{check['value']:,g}" + ("" if not unit or unit == "×" else " ") + (
+        unit if unit in ("s", "ms", "×") else "")
+    return label, f"{OPS.get(check['op'], check['op'])} {value}"
+
+
+def _label(key: str) -> str:
+    return next((label for k, label, _ in FIGURES if k == key), key)
+
+
+def _simulated(entry: dict, check: dict, short: bool = False) -> str:
+    """The judged figure; for an impact word each of its figures (`short`: without labels)."""
+    units = {k: u for k, _, u in FIGURES}
+    if check["figure"] != "impact":
+        return _fig(entry, check["figure"], units.get(check["figure"], ""))
+    return "; ".join(("" if short else f"{_label(p['figure'])} ")
+                     + _fig(entry, p["figure"], units.get(p["figure"], ""))
+                     for p in check.get("parts", [])) or fmt.DASH
+
+
+def _verdict(check: dict) -> str:
+    verdict = "holds with the condition" if check["verdict"].startswith("holds only") else check["verdict"]
+    return verdict + (f"; {check['note']}" if check.get("note") else "")
+
+
+def judged(entry: dict, check: dict) -> str:
+    """'RTO < 5 s: 8.48 s (7.97–8.99), fails'."""
+    return f"{' '.join(_claim(check))}: {_simulated(entry, check)}, {check['verdict']}"
+
+
+def _condition_note(entry: dict) -> str:
+    """'- app-server, with option redispatch: RTO 8.48 s (7.97–8.99), fails.' or ''."""
+    units = {k: u for k, _, u in FIGURES}
+    tried = [c for c in entry.get("checks", []) if "with_condition" in c]
+    if not tried:
         return ""
-    header = ["Failure", "What"] + [label for _, label, _ in FIGURES] + ["Verdict"]
-    rows = [[f["name"], f"{f['component']} {f['kind']}"] + [_fig(f, k, u) for k, _, u in FIGURES]
-            + [f"**{f.get('verdict', '–')}**"] for f in failures]
-    parts = ["## Failure matrix", "Each failure injected alone at its time, mean over replications "
-             "with the 95% interval; the verdict judges the document's claims (below). Impaired: "
-             "the time outside the objectives after the failure; outage: the longest span in which "
-             "nothing succeeds.", fmt.table(header, rows), _degradation(failures)]
-    checks = [[f["name"], c["figure"], c["claimed"], _judged_as(c), _simulated(f, c), c["verdict"]
-               + (f" ({c['note']})" if c.get("note") else "")
-               + (f"; with {f['condition']['text']}: {_simulated(f, c, True)}, "
-                  f"{c['with_condition']['verdict']}" if _tried_in_vain(c) else "")]
-              for f in failures for c in f.get("checks", [])]
-    if checks:
-        words = {c["claimed"]: c.get("means", "") for f in failures for c in f.get("checks", [])
-                 if c["figure"] == "impact"}
-        parts += ["### The document's claims, judged",
-                  fmt.table(["Failure", "Figure", "Document says", "Judged as", "Simulated", "Verdict"],
-                            checks),
-                  "The document's performance-impact words, as judged (the claims file states each):\n\n"
-                  + "\n".join(f"- *{w}*: {m}" for w, m in words.items())]
+    outcome = "; ".join(
+        f"{_claim(c)[0]}"
+        + ("" if c["figure"] == "impact" else
+           f" {_fig({'x': c['with_condition']['figure']}, 'x', units.get(c['figure'], ''))}")
+        + f", {c['with_condition']['verdict']}" for c in tried)
+    return textwrap.fill(f"- {entry['name']}, with {entry['condition']['text']}: {outcome}.",
+                         width=100, subsequent_indent="  ")
+
+
+def _cut(text: str, width: int = 44) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _claims_table(entry: dict) -> str:
+    """One failure's claims: a table per failure keeps report.md within 160 columns."""
+    rows = [[f"Impact: {c['claimed']}" if c["figure"] == "impact" else " ".join(_claim(c)),
+             _cut(c["claimed"]), _simulated(entry, c, short=True), _verdict(c)]
+            for c in entry.get("checks", [])]
+    return f"**{entry['name']}**\n\n" + fmt.table(
+        ["Claim, as judged", "The document says", "Simulated (95% CI)", "Verdict"], rows)
+
+
+def _claims(failures: list[dict]) -> str:
+    """Each claim of the document judged; the conditions tried listed below the tables."""
+    tables = [_claims_table(f) for f in failures if f.get("checks")]
+    if not tables:
+        return ""
+    text = "### The document's claims, judged\n\n" + "\n\n".join(tables)
+    notes = [n for n in map(_condition_note, failures) if n]
+    if notes:
+        text += ("\n\nWhere a claim fails, the claims file may name a condition under which it "
+                 "could hold;\nthe matrix ran it:\n\n" + "\n".join(notes))
+    words = {c["claimed"]: f"{_claim(c)[1]}: {c.get('means', '')}" for f in failures
+             for c in f.get("checks", []) if c["figure"] == "impact"}
+    if words:
+        text += ("\n\nThe document's performance-impact words, as the claims file defines them:\n\n"
+                 + "\n".join(textwrap.fill(f"- *{w}*: {m}", width=100, subsequent_indent="  ")
+                              for w, m in words.items()))
     undecided = [f"{f['name']} ({', '.join(f['undecided'])})" for f in failures if f.get("undecided")]
-    runs = ", ".join(f"{f['name']} {f.get('replications', '?')}" for f in failures)
-    parts.append(f"Replications per failure: {runs}." + (
-        f" Still uncertain at the maximum: {'; '.join(undecided)}." if undecided else ""))
-    parts.append("### Timelines\n\n" + "\n".join(
-        f"- {f['name']}: ![{f['name']}]({file_name(f)})" for f in failures))
-    return "\n\n".join(parts)
-
-
-def _judged_as(check: dict) -> str:
-    if check["figure"] != "impact":
-        return f"{check['op']} {fmt.num(check['value'])}"
-    if "parts" not in check:
-        return "not judged"
-    return ", ".join(f"{p['figure']} {p['op']} {fmt.num(p['value'])}"
-                                              for p in check["parts"])
-
-
-def _simulated(entry: dict, check: dict, with_condition: bool = False) -> str:
-    if check["figure"] != "impact":
-        fig = check["with_condition"]["figure"] if with_condition else entry.get(check["figure"])
-        return fmt.figure(fig)
-    if with_condition:
-        return "see the condition's run"
-    return ", ".join(f"{p['figure']} {fmt.figure(entry.get(p['figure']))}" for p in check.get("parts", []))
+    text += "\n\n" + textwrap.fill(
+        "Replications per failure: "
+        + ", ".join(f"{f['name']} {f.get('replications', '?')}" for f in failures) + "."
+        + (f" Still uncertain: {'; '.join(undecided)}." if undecided else ""), width=100)
+    return text
 
 
 def _degradation(failures: list[dict]) -> str:
     """Per failure: its run's headline, and the incident against the baseline before it."""
-    rows = []
-    for f in failures:
-        run = f.get("run") or {}
-        rows.append([f["name"], fmt.figure(run.get("offered_rps"), "req/s"),
-                     fmt.figure(run.get("throughput_rps"), "req/s"), fmt.pct_figure(run.get("error_rate")),
-                     fmt.figure(run.get("p99_ms"), "ms"),
-                     f"{fmt.figure(f.get('baseline_throughput_rps'), 'req/s')} → "
-                     f"{fmt.figure(f.get('throughput_during_rps'), 'req/s')}",
-                     f"{fmt.figure(f.get('baseline_p99_ms'), 'ms')} → {fmt.figure(f.get('p99_during_ms'), 'ms')}",
-                     fmt.pct_figure(f.get("error_rate_during"))])
-    return ("### Each failure's run, and its degradation\n\n"
-            "The whole measured window of the run with that failure, then the incident (from the "
-            "failure to recovery) against the same run before the failure.\n\n"
-            + fmt.table(["Failure", "Offered", "Throughput", "Error rate", "p99",
-                         "Throughput before → during", "p99 before → during", "Error rate during"], rows))
+    runs = [[f["name"], fmt.figure(dig(f, "run", "offered_rps")), fmt.figure(dig(f, "run", "throughput_rps")),
+             fmt.pct_figure(dig(f, "run", "error_rate")), fmt.duration(dig(f, "run", "p99_ms"), "ms")]
+            for f in failures]
+    during = [[f["name"], f"{fmt.figure(f.get('baseline_throughput_rps'))} → "
+               f"{fmt.figure(f.get('throughput_during_rps'))}",
+               f"{fmt.duration(f.get('baseline_p99_ms'), 'ms')} → {fmt.duration(f.get('p99_during_ms'), 'ms')}",
+               fmt.pct_figure(f.get("error_rate_during"))] for f in failures]
+    return ("### Each failure's run\n\nThe whole measured window of the run with that failure.\n\n"
+            + fmt.table(["Failure", "Offered (req/s)", "Throughput (req/s)", "Error rate", "p99"], runs)
+            + "\n\n### Degradation\n\nFrom the failure to recovery (the end of the run when there is "
+            "none), against the same run before the failure.\n\n"
+            + fmt.table(["Failure", "Throughput before → during (req/s)", "p99 before → during",
+                         "Error rate during"], during))
 
 
-def _events(ax, timeline: dict, labels: bool):
-    for t, source, text, mark in timeline["events"]:
-        if mark in EVENT_COLORS and t >= timeline["failure_at_s"] - 1:
+def render(report: dict) -> str:
+    """The '## Failure matrix' section: timing and impact, the claims judged, the timelines."""
+    failures = report.get("failures") or []
+    if not failures:
+        return ""
+    timing = fmt.table(["Failure", "What"] + [label for _, label, _ in TIMING] + ["Verdict"],
+                       [[f["name"], f"{f['component']} {f['kind']}"] + cells(f, TIMING)
+                        + [f"**{f.get('verdict', fmt.DASH)}**"] for f in failures])
+    impact = fmt.table(["Failure"] + [header(label, unit) for _, label, unit in IMPACT],
+                       [[f["name"]] + cells(f, IMPACT) for f in failures])
+    parts = ["## Failure matrix",
+             "Each failure injected alone at its time; means over replications with their 95%\n"
+             "interval. The verdict judges the document's claims (below). Impaired: the time outside\n"
+             "the objectives after the failure; outage: the longest span in which nothing succeeds.",
+             "### Timing\n\n" + timing, "### Impact\n\n" + impact, _degradation(failures),
+             _claims(failures),
+             "### Timelines\n\nReplication 0 around each failure; the numbered events are listed "
+             "under each plot.\n\n" + "\n\n".join(f"![{f['name']}]({file_name(f)})" for f in failures)]
+    return "\n\n".join(p for p in parts if p)
+
+
+def marked_events(timeline: dict) -> list[tuple[float, str, str]]:
+    """(time, mark, text) of the events drawn: the marked ones from a second before the failure."""
+    return [(t, mark, text) for t, _, text, mark in timeline["events"]
+            if mark in EVENT_COLORS and t >= timeline["failure_at_s"] - 1]
+
+
+def _groups(events: list, span_s: float) -> list[list[int]]:
+    """Indices of the events, grouped when closer than 1% of the plot's span (one marker)."""
+    groups: list[list[int]] = []
+    for i, (t, _, _) in enumerate(events):
+        if groups and t - events[groups[-1][0]][0] < 0.01 * span_s:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _numbers(group: list[int]) -> str:
+    return str(group[0] + 1) if len(group) == 1 else f"{group[0] + 1}–{group[-1] + 1}"
+
+
+def _mark_events(axes, events: list, span_s: float):
+    """A dashed line per event, and above the top panel its number; markers closer than 4% of
+    the span alternate between two heights, so that their numbers never overlap."""
+    for t, mark, _ in events:
+        for ax in axes:
             ax.axvline(t, color=EVENT_COLORS[mark], lw=0.8, ls="--", alpha=0.8)
-            if labels:
-                ax.text(t, 1.0, f" {text}", rotation=90, va="top", ha="right", fontsize=6,
-                        transform=ax.get_xaxis_transform(), color=EVENT_COLORS[mark])
+    last_t, level = None, 0
+    for group in _groups(events, span_s):
+        t, mark, _ = events[group[0]]
+        level = 1 - level if last_t is not None and t - last_t < 0.04 * span_s else 0
+        last_t = t
+        axes[0].text(t, 1.03 + 0.13 * level, _numbers(group), ha="center", va="bottom", fontsize=7.5,
+                     color=EVENT_COLORS[mark], transform=axes[0].get_xaxis_transform(),
+                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": EVENT_COLORS[mark],
+                           "lw": 0.6})
+
+
+def _event_lines(events: list) -> list[str]:
+    """The legend below the plot: number, time, kind of event, what happened (wrapped)."""
+    lines = []
+    for i, (t, mark, text) in enumerate(events, 1):
+        lines += textwrap.wrap(f"{i:>2}  {t:7.2f} s  {mark:<10} {text}", width=118,
+                               subsequent_indent=" " * 26) or [""]
+    return lines
 
 
 def timeline_plot(entry: dict):
     tl = entry["timeline"]
     t = np.arange(len(tl["throughput_rps"])) * tl["step_s"] + tl["step_s"] / 2
     p99 = np.array([np.nan if v is None else v for v in tl["p99_ms"]], dtype=float)
-    fig, axes = plt.subplots(3, 1, figsize=(10, 7), sharex=True)
+    events = marked_events(tl)
+    lines = _event_lines(events)
+    fig = plt.figure(figsize=(10, 7 + 0.16 * len(lines)))
+    grid = fig.add_gridspec(4, 1, height_ratios=[1, 1, 1, 0.3 + 0.09 * len(lines)], hspace=0.25)
+    axes = [fig.add_subplot(grid[0])]
+    axes += [fig.add_subplot(grid[i], sharex=axes[0]) for i in (1, 2)]
     axes[0].plot(t, tl["throughput_rps"], color="tab:green", lw=1)
     axes[0].set_ylabel("completions/s")
     axes[1].plot(t, p99, color="tab:red", lw=1)
     axes[1].set_yscale("log")
+    plain_log_ticks(axes[1].yaxis)
     axes[1].set_ylabel("p99 (ms)")
     axes[2].plot(t, np.asarray(tl["error_rate"]) * 100, color="tab:purple", lw=1)
     axes[2].set_ylabel("errors (%)")
     axes[2].set_xlabel("simulated time (s), replication 0, 0.5 s steps")
-    for i, ax in enumerate(axes):
-        _events(ax, tl, labels=i == 0)
+    for ax in axes[:2]:
+        ax.tick_params(labelbottom=False)
+    for ax in axes:
         ax.grid(alpha=0.3)
-    axes[0].set_title(f"{entry['name']}: {entry['component']} {entry['kind']} at {fmt.num(tl['failure_at_s'])} s"
-                      f" — verdict: {entry.get('verdict', '–')}", fontsize=10)
-    fig.tight_layout()
+    _mark_events(axes, events, len(t) * tl["step_s"])
+    axes[0].set_title(f"{entry['name']}: {entry['component']} {entry['kind']} at "
+                      f"{fmt.num(tl['failure_at_s'])} s — verdict: {entry.get('verdict', '–')}",
+                      fontsize=10, pad=24)
+    legend = fig.add_subplot(grid[3])
+    legend.axis("off")
+    legend.text(0, 0.97, "\n".join(["", "events (number, time, kind, what)"] + lines), va="top",
+                ha="left", fontsize=7.5, family="monospace", transform=legend.transAxes)
     return fig
 
 
-def write_plots(report: dict, out_dir: Path) -> list[Path]:
+def write_plots(report: dict, out_dir: Path, svgs: dict | None = None) -> list[Path]:
+    """One timeline PNG per failure; with `svgs`, each also as inline SVG by file name."""
     written = []
     for entry in report.get("failures") or []:
         fig = timeline_plot(entry)
         path = Path(out_dir) / file_name(entry)
         fig.savefig(path, dpi=110, bbox_inches="tight")
+        if svgs is not None:
+            svgs[path.name] = inline_svg(fig, path.stem)
         plt.close(fig)
         written.append(path)
     return written

@@ -1,6 +1,8 @@
 """report.md: what a reviewer pastes into a design review."""
 from __future__ import annotations
 
+import textwrap
+
 from reporting import fmt, incidents, stability
 from reporting.figures import (LATENCY_ROWS, dig, headline, name, objective_label,
                                objective_target, objective_value, verdict, window)
@@ -67,7 +69,8 @@ def _objectives(report: dict) -> str:
         return ""
     rows = [[objective_label(k), objective_target(k, o), objective_value(k, o), verdict(o)]
             for k, o in objectives.items()]
-    notes = [f"- {objective_label(k)}: {o['rule']}" + (f" ({o['reason']})" if o.get("reason") else "")
+    notes = [textwrap.fill(f"- {objective_label(k)}: {o['rule']}"
+                           + (f" ({o['reason']})" if o.get("reason") else ""), width=100, subsequent_indent="  ")
              for k, o in objectives.items() if o.get("rule")]
     return "## Objectives\n\n" + fmt.table(
         ["Objective", "Target", "Simulated (95% CI)", "Verdict"], rows, align="lrrl") + (
@@ -93,13 +96,13 @@ def _tiers(report: dict) -> str:
     tiers = report.get("tiers") or {}
     if not tiers:
         return ""
-    rows = [[tier, fmt.num(fmt.mean(t.get("throughput_rps"))),
+    rows = [[tier, _throughput(t, tier == "redis (replica)"),
              fmt.pct(fmt.mean(t.get("utilisation_mean"))), fmt.pct(fmt.mean(t.get("utilisation_max"))),
              fmt.num(fmt.mean(dig(t, "latency_ms", "p50"))), fmt.num(fmt.mean(dig(t, "latency_ms", "p99")))]
             for tier, t in tiers.items()]
     header = ["Tier", "Throughput (req/s)", "Utilisation mean", "Utilisation max",
               "p50 (ms)", "p99 (ms)"]
-    return "## Tiers\n\n" + fmt.table(header, rows)
+    return "## Tiers\n\n" + fmt.table(header, rows) + _batches_note(rows)
 
 
 def _role(node: dict) -> str:
@@ -112,13 +115,30 @@ def _nodes(report: dict) -> str:
     if not nodes:
         return ""
     rows = [[n, _role(v), fmt.count(v.get("capacity")), fmt.pct(fmt.mean(v.get("utilisation"))),
-             fmt.num(fmt.mean(v.get("throughput_rps"))), fmt.num(fmt.mean(v.get("queue_mean"))),
+             _throughput(v, _replica(v)), fmt.num(fmt.mean(v.get("queue_mean"))),
              fmt.num(fmt.mean(dig(v, "latency_ms", "p50"))), fmt.num(fmt.mean(dig(v, "latency_ms", "p99"))),
              fmt.num(fmt.mean(v.get("in_system_mean"))), fmt.num(fmt.mean(v.get("littles_law_lambda_w")))]
             for n, v in nodes.items()]
     header = ["Node", "Kind (role)", "Capacity", "Utilisation", "Throughput (req/s)", "Mean queue",
               "p50 (ms)", "p99 (ms)", "L", "λW"]
-    return "## Nodes\n\n" + fmt.table(header, rows, align="llrrrrrrrr")
+    return "## Nodes\n\n" + fmt.table(header, rows, align="llrrrrrrrr") + _batches_note(rows)
+
+
+def _replica(node: dict) -> bool:
+    return node.get("kind") == "redis" and node.get("role") == "replica"
+
+
+def _throughput(figures: dict, batches: bool) -> str:
+    """Requests per second; a Redis replica's are batches of the master's write stream."""
+    text = fmt.num(fmt.mean(figures.get("throughput_rps")))
+    return f"{text} batches" if batches and text != fmt.DASH else text
+
+
+def _batches_note(rows: list[list[str]]) -> str:
+    if not any(str(cell).endswith(" batches") for row in rows for cell in row):
+        return ""
+    return ("\n\nA Redis replica applies the master's write stream in batches (one per replication "
+            "interval):\nits throughput counts batches per second, not requests.")
 
 
 def _failures(report: dict) -> str:
@@ -159,10 +179,11 @@ def _conservation(report: dict) -> str:
                      "yes" if agrees else "**NO**"])
     header = ["Replication", "Arrived", "Completed", "Failed", "In flight (arrived - done - failed)",
               "Counted at the load balancers", "Agree"]
-    intro = ("Requests of the whole run (warm-up included). In flight at the end by difference of "
-             "the request books, beside the requests the load balancers themselves hold at the end "
-             "(a connection, or a place in their queue): every request holds one until it ends, so "
-             "the two independent counts must agree.\n\n")
+    intro = textwrap.fill(
+        "Requests of the whole run (warm-up included). In flight at the end by difference of the "
+        "request books, beside the requests the load balancers themselves hold at the end (a "
+        "connection, or a place in their queue): every request holds one until it ends, so the two "
+        "independent counts must agree.", width=100) + "\n\n"
     return "## Conservation\n\n" + intro + fmt.table(header, rows, align="lrrrrrl")
 
 

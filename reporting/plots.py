@@ -9,9 +9,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from reporting import fmt  # noqa: E402
 from reporting.figures import dig, name, window  # noqa: E402
+from reporting.svg import inline_svg  # noqa: E402
 
 MAX_POINTS = 1000  # longer series are averaged in blocks: a day has 86,400 seconds
 DPI = 110
@@ -19,8 +21,9 @@ STYLE = {"axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
          "axes.spines.right": False, "font.size": 9, "axes.titlesize": 10}
 
 
-def write_plots(report: dict, out_dir: Path) -> list[Path]:
-    """Writes the plots the report has data for; returns their paths."""
+def write_plots(report: dict, out_dir: Path, svgs: dict | None = None) -> list[Path]:
+    """Writes the plots the report has data for; returns their paths. With `svgs`, also puts each
+    plot there as inline SVG, by file name (for report.html)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -30,9 +33,21 @@ def write_plots(report: dict, out_dir: Path) -> list[Path]:
             fig = draw(report)
             if fig is not None:
                 fig.savefig(out_dir / file, dpi=DPI, bbox_inches="tight")
+                if svgs is not None:
+                    svgs[file] = inline_svg(fig, Path(file).stem)
                 plt.close(fig)
                 written.append(out_dir / file)
     return written
+
+
+def plain_log_ticks(axis):
+    """A log axis labelled 1, 10, 100 (and 2, 5 between when it spans few decades), not 10^0
+    or 9x10^0."""
+    low, high = axis.get_view_interval()
+    decades = np.log10(max(high, 1e-12) / max(low, 1e-12))
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0,) if decades > 3 else (1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.6g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _array(values) -> np.ndarray:
@@ -101,7 +116,7 @@ def timeline(report: dict):
     for key, label, color, lw in (("arrivals_rps", "arrivals", "tab:blue", 3.5),
                                   ("completions_rps", "completions", "tab:green", 1.3),
                                   ("failures_rps", "failures", "tab:red", 1.3)):
-        t, y = _binned(1.0, series.get(key), duration)
+        t, y = _binned(series.get("step_s", 1.0), series.get(key), duration)
         if len(y):
             none = " (none)" if not np.nansum(y) else ""
             top.plot(t / unit, y, label=label + none, color=color, lw=lw,
@@ -133,6 +148,7 @@ def _latency_panel(ax, report: dict, duration, warmup, unit: float):
         finite = q[np.isfinite(q) & (q > 0)]
         if finite.size and finite.max() / finite.min() > 30:
             ax.set_yscale("log")
+            plain_log_ticks(ax.yaxis)
         elif finite.size:
             ax.set_ylim(0, finite.max() * 1.15)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
@@ -168,7 +184,8 @@ def utilisation(report: dict):
     if not groups:
         return None
     duration, warmup = window(report)
-    longest = max(len(y) for g in groups.values() for _, y in g)
+    step = dig(report, "series", "step_s", default=1.0)
+    longest = max(len(y) for g in groups.values() for _, y in g) * step
     unit, uname = _time_unit(duration or longest)
     fig, axes = plt.subplots(len(groups), 1, figsize=(9.5, 1.0 + 1.7 * len(groups)),
                              sharex=True, squeeze=False)
@@ -176,11 +193,11 @@ def utilisation(report: dict):
         colors = plt.get_cmap("tab10" if len(members) <= 10 else "viridis")(
             np.linspace(0, 1, len(members)) if len(members) > 10 else np.arange(len(members)))
         for (node, y), color in zip(members, colors):
-            t, yy = _binned(1.0, y, duration)
+            t, yy = _binned(step, y, duration)
             ax.plot(t / unit, yy * 100, color=color, lw=1.2, label=_node_label(report, node))
         _shade_warmup(ax, warmup, unit, label=False)
         _mark_failures(ax, report, unit, label=False)
-        top = max(np.nanmax(_binned(1.0, y, duration)[1]) for _, y in members) * 100
+        top = max(np.nanmax(_binned(step, y, duration)[1]) for _, y in members) * 100
         ax.set_ylim(0, min(105, max(5.0, top * 1.25)))
         ax.set_ylabel("busy (%)")
         ax.set_title(kind.replace("_", " "), loc="left", fontsize=9, fontweight="bold")

@@ -2,6 +2,8 @@
 its worst window when the load varies, and how many replications the verdicts took."""
 from __future__ import annotations
 
+import textwrap
+
 from reporting import fmt
 from reporting.figures import dig
 
@@ -25,7 +27,7 @@ def _sequential(report: dict) -> str:
             f"decided, at most {seq['maximum']}: {seq['ran']} ran.")
     if seq.get("undecided"):
         text += " Still uncertain: " + ", ".join(seq["undecided"]) + "."
-    return text
+    return textwrap.fill(text, width=100)
 
 
 def _worst(report: dict) -> str:
@@ -40,8 +42,9 @@ def _worst(report: dict) -> str:
             ["Bottleneck utilisation", fmt.pct_figure(w.get("bottleneck_utilisation"))],
             ["Headroom to saturation", fmt.figure(w.get("headroom_x"), unit="×")]]
     return (f"### Worst window: {fmt.num(start)} s to {fmt.num(start + length)} s\n\n"
-            "The load varies, so whole-run averages hide its peak: the objectives are judged in "
-            f"the {fmt.num(length)} s with the most {w.get('chosen_by', 'arrivals')}.\n\n"
+            + textwrap.fill("The load varies, so whole-run averages hide its peak: the objectives are "
+                            f"judged in the {fmt.num(length)} s with the most "
+                            f"{w.get('chosen_by', 'arrivals')}.", width=100) + "\n\n"
             + fmt.table(["Figure", "Value (95% CI)"], rows, align="ll"))
 
 
@@ -54,7 +57,7 @@ def section(report: dict) -> str:
         head = "The run is a steady state by the rule below: its averages describe the system."
     else:
         head = ("**The run is not steady: its averages depend on the run's length, not on the "
-                "system, and no objective or claim is judged from it.**\n\n"
+                "system,\nand no objective or claim is judged from it.**\n\n"
                 + "\n".join(f"- {r}" for r in st.get("reasons") or []))
     backlog = st.get("backlog") or {}
     rows = [["Offered load (arrivals in the window)", f"{fmt.num(st.get('offered_rps'))} req/s"],
@@ -65,5 +68,5 @@ def section(report: dict) -> str:
             ["Busiest node", f"{dig(st, 'busiest_node', 'name', default=fmt.DASH)} "
                              f"{fmt.pct(dig(st, 'busiest_node', 'utilisation'))} busy"]]
     parts = ["## Stability", head, fmt.table(["Figure", "Value"], rows, align="ll"),
-             f"Rule: {st.get('rule', '')}.", _sequential(report), _worst(report)]
+             textwrap.fill(f"Rule: {st.get('rule', '')}.", width=100), _sequential(report), _worst(report)]
     return "\n\n".join(p for p in parts if p)

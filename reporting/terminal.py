@@ -1,7 +1,7 @@
 """A dozen plain-text lines for the terminal after a run."""
 from __future__ import annotations
 
-from reporting import fmt, stability
+from reporting import fmt, incidents, stability
 from reporting.figures import (cost_figure, dig, headroom, latency, name, objective_label,
                                objective_target, objective_value, verdict)
 
@@ -36,10 +36,18 @@ def summary(report: dict) -> str:
     return text
 
 
+TERMINAL_IMPACT = tuple(f for f in incidents.IMPACT
+                        if f[0] in ("failed_requests", "lost_writes", "p99_during_ms", "cost_usd"))
+
+
 def _failures(failures: list[dict]) -> str:
-    """The failure matrix in a few columns (report.md has all of them, with the claims)."""
-    rows = [[f["name"], fmt.figure(f.get("detection_s"), "s"), fmt.figure(f.get("rto_s"), "s"),
-             fmt.figure(f.get("impaired_s"), "s"), fmt.figure(f.get("failed_requests")),
-             fmt.figure(f.get("lost_writes")), f.get("verdict", fmt.DASH)] for f in failures]
-    return fmt.table(["failure", "detection", "RTO", "impaired", "failed requests", "writes lost",
-                      "verdict"], rows, align="lllllll", style="plain")
+    """The failure matrix in two tables of 120 columns at most (report.md has all the figures,
+    with the claims)."""
+    timing = fmt.table(["Failure"] + [label for _, label, _ in incidents.TIMING] + ["Verdict"],
+                       [[f["name"]] + incidents.cells(f, incidents.TIMING) + [f.get("verdict", fmt.DASH)]
+                        for f in failures], style="plain")
+    impact = fmt.table(["Failure"] + [incidents.header(label, unit)
+                                      for _, label, unit in TERMINAL_IMPACT],
+                       [[f["name"]] + incidents.cells(f, TERMINAL_IMPACT) for f in failures],
+                       style="plain")
+    return timing + "\n\n" + impact

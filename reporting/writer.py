@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from reporting import compare, incidents, markdown, plots
+from reporting import compare, html, incidents, jsontext, markdown, plots
 from reporting.figures import name
 from sim.errors import UserError
 
@@ -48,7 +48,7 @@ def _write_text(path: Path, text: str):
 
 
 def dump_json(path: Path, data: Any):
-    _write_text(path, json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n")
+    _write_text(path, jsontext.dumps(jsonable(data)))
 
 
 def check_out_dir(out_dir: Path, scenario: str, force: bool = False):
@@ -75,19 +75,27 @@ def write_report(report: dict, out_dir: Path, force: bool = False) -> list[Path]
     out_dir = Path(out_dir)
     check_out_dir(out_dir, name(report), force)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = plots.write_plots(report, out_dir)
-    timelines = incidents.write_plots(report, out_dir)
-    dump_json(out_dir / REPORT_JSON, report)
-    _write_text(out_dir / "report.md", markdown.render(report, plots=[p.name for p in written]))
-    return [out_dir / REPORT_JSON, out_dir / "report.md"] + written + timelines
+    svgs: dict[str, str] = {}
+    written = plots.write_plots(report, out_dir, svgs)
+    timelines = incidents.write_plots(report, out_dir, svgs)
+    data = jsonable(jsontext.bounded(report))
+    dump_json(out_dir / REPORT_JSON, data)
+    text = markdown.render(report, plots=[p.name for p in written])
+    _write_text(out_dir / "report.md", text)
+    _write_text(out_dir / "report.html", html.render(report, text, svgs, data))
+    return ([out_dir / REPORT_JSON, out_dir / "report.md", out_dir / "report.html"]
+            + written + timelines)
 
 
 def write_comparison(reports: list[dict], out_dir: Path) -> list[Path]:
-    """Writes compare.md, compare.png and compare.json (the scenarios' headline metrics)."""
+    """Writes compare.md, compare.html, compare.png and compare.json (the scenarios' headline
+    metrics); compare.html links each scenario's report.html in the directory below it."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    chart = compare.write_chart(reports, out_dir)
-    _write_text(out_dir / "compare.md", compare.render(reports))
+    svgs: dict[str, str] = {}
+    chart = compare.write_chart(reports, out_dir, svgs)
+    text = compare.render(reports)
+    _write_text(out_dir / "compare.md", text)
     summary = [{"scenario": name(r), "architecture": (r.get("scenario") or {}).get("architecture"),
                 "seed": r.get("seed"), "replications": r.get("replications"),
                 "metrics": {k: v for k, v in (r.get("metrics") or {}).items()
@@ -96,4 +104,7 @@ def write_comparison(reports: list[dict], out_dir: Path) -> list[Path]:
                 "failures": [{k: v for k, v in f.items() if k != "timeline"}
                              for f in r.get("failures") or []]} for r in reports]
     dump_json(out_dir / "compare.json", {"scenarios": summary})
-    return [out_dir / "compare.md", chart, out_dir / "compare.json"]
+    links = [f"{name(r)}/report.html" for r in reports]
+    _write_text(out_dir / "compare.html",
+                html.render_comparison(text, svgs, jsonable({"scenarios": summary}), links))
+    return [out_dir / "compare.md", out_dir / "compare.html", chart, out_dir / "compare.json"]

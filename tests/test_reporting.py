@@ -10,10 +10,11 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from reporting import compare, fmt, markdown, plots, terminal, writer
+from reporting import compare, fmt, incidents, jsontext, markdown, plots, terminal, writer
 from reporting.writer import OutputError
 
 SAMPLE = Path(__file__).parent / "data" / "sample-report.json"
+MATRIX = Path(__file__).parent / "data" / "sample-matrix-report.json"  # 2 failures, 40 s
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -39,7 +40,8 @@ def assert_png(path: Path):
 
 @pytest.mark.parametrize("value, text", [
     (6025.533, "6,026"), (4.29561, "4.30"), (0.0159772, "0.0160"), (123.4, "123"), (0, "0"),
-    (12, "12"), (99.996, "100"), (0.99996, "1.00"), (None, "–"), (float("nan"), "–"), (float("inf"), "∞"), (-0.0001, "-1.00e-04"),
+    (12, "12"), (99.996, "100"), (0.99996, "1.00"), (None, "–"), (float("nan"), "–"), (float("inf"), "∞"), (-0.0001, "> -0.001"),
+    (5.57e-05, "< 0.001"),
 ])
 def test_num_significant_digits(value, text):
     assert fmt.num(value) == text
@@ -75,7 +77,32 @@ def test_markdown_table_shape_and_escaping():
     assert len({len(line) for line in lines}) == 1  # padded columns
 
 
+def test_durations_read_in_the_unit_that_suits_them():
+    assert fmt.duration({"mean": 0.00413, "ci95": [0.00227, 0.006]}) == "4.13 ms (2.27–6.00)"
+    assert fmt.duration({"mean": 6662.0, "ci95": [6628.0, 6696.0]}, "ms") == "6.66 s (6.63–6.70)"
+    assert fmt.duration({"mean": 8.83e-4, "ci95": [7.8e-4, 9.86e-4]}) == "883 µs (780–986)"
+    assert fmt.duration({"mean": 0.0, "ci95": [0.0, 0.00241]}) == "0 ms (0–2.41)"
+    assert fmt.duration({"mean": 0.0, "ci95": [0.0, 0.0]}) == "0 s" and fmt.duration(None) == "–"
+
+
+def test_table_aligns_numbers_right_and_text_left():
+    lines = fmt.table(["Failure", "RTO", "Verdict"], [["a", "8.48 s (7.97–8.99)", "fails"],
+                                                      ["b", "–", "holds"]]).splitlines()
+    assert lines[1] == "| ------- | -----------------: | ------- |"
+
+
 # markdown ----------------------------------------------------------------------------------------
+
+def test_markdown_lines_fit_160_columns(report):
+    matrix = json.loads(MATRIX.read_text())
+    for text in (markdown.render(report), markdown.render(matrix), compare.render([report] * 3)):
+        assert max(len(line) for line in text.splitlines()) <= 160
+    text = markdown.render(matrix)
+    assert "e-0" not in text  # no 8.83e-04
+    for section in ("### Timing", "### Impact", "### The document's claims, judged"):
+        assert f"\n{section}\n" in text
+    assert "batches |" in text and "not requests" in text  # a replica's throughput is batches
+
 
 def test_headline_figures_come_from_the_dict(report):
     m = report["metrics"]
@@ -133,7 +160,7 @@ def test_objective_verdicts_and_failures(report):
 
 def test_conservation_flags_a_broken_replication(report):
     assert "**NO**" not in markdown.render(report)
-    report["conservation"][0]["completed"] -= 1
+    report["conservation"][0]["lb_in_system"] += 1  # the balancers' own count disagrees
     assert "**NO**" in markdown.render(report)
 
 
@@ -166,6 +193,24 @@ def test_plots_survive_gaps_and_long_runs(report, tmp_path):
         assert_png(path)
 
 
+def test_long_series_are_bounded_and_plot_the_same(report):
+    """A day's per-second series would make report.json 63 MB: over an hour they are kept as
+    block means, and the plots (at most 1,000 points) come out the same from either."""
+    series = report["series"]
+    series["arrivals_rps"] = list(6000 + 1000 * np.sin(np.arange(7200) / 500))
+    series["nodes"]["lb-1"]["utilisation"] = [0.2] * 7199 + [None]
+    series["latency_ms_p50_p95_p99"] = [[1.0, 2.0, 3.0 + i % 7] for i in range(7200)]
+    text = jsontext.dumps(writer.jsonable(jsontext.bounded(report)))
+    written = json.loads(text)["series"]
+    assert written["step_s"] == 2.0 and len(written["arrivals_rps"]) == 3600
+    assert written["latency_step_s"] == 2.0 and written["latency_ms_p50_p95_p99"][0] == [1, 2, 3.5]
+    assert written["nodes"]["lb-1"]["utilisation"][-1] == 0.2  # a gap averages over what is there
+    full = plots._binned(1.0, series["arrivals_rps"], 7200)
+    kept = plots._binned(written["step_s"], written["arrivals_rps"], 7200)
+    assert np.allclose(full[0], kept[0]) and np.allclose(full[1], kept[1], rtol=1e-3)
+    assert '"ci95": [' in text and max(map(len, text.splitlines())) > 10_000  # a list, one line
+
+
 # terminal ----------------------------------------------------------------------------------------
 
 def test_terminal_summary_is_short_and_complete(report):
@@ -180,14 +225,21 @@ def test_terminal_summary_is_short_and_complete(report):
 
 def test_writer_writes_everything(report, tmp_path):
     paths = writer.write_report(report, tmp_path / "peak")
-    assert {p.name for p in paths} == {"report.json", "report.md", "timeline.png",
+    assert {p.name for p in paths} == {"report.json", "report.md", "report.html", "timeline.png",
                                        "utilisation.png", "cost.png"}
     assert all(p.is_file() for p in paths)
     assert json.loads((tmp_path / "peak" / "report.json").read_text()) == report
     assert (tmp_path / "peak" / "report.md").read_text() == markdown.render(report)
 
 
-def test_writer_refuses_another_scenarios_directory(report, tmp_path):
+@pytest.fixture
+def no_plots(monkeypatch):
+    """For the tests of the writer's rules about directories: plots take seconds each."""
+    monkeypatch.setattr(plots, "write_plots", lambda report, out_dir, svgs=None: [])
+    monkeypatch.setattr(incidents, "write_plots", lambda report, out_dir, svgs=None: [])
+
+
+def test_writer_refuses_another_scenarios_directory(report, tmp_path, no_plots):
     writer.write_report(report, tmp_path)
     with pytest.raises(OutputError, match=f"{tmp_path} holds the report of scenario peak; "
                                           "use --out to choose another directory"):
@@ -197,20 +249,20 @@ def test_writer_refuses_another_scenarios_directory(report, tmp_path):
     assert json.loads((tmp_path / "report.json").read_text())["scenario"]["name"] == "db-fleet"
 
 
-def test_writer_refreshes_the_same_scenario(report, tmp_path):
+def test_writer_refreshes_the_same_scenario(report, tmp_path, no_plots):
     writer.write_report(report, tmp_path)
     report["seed"] = 99
     writer.write_report(report, tmp_path)
     assert json.loads((tmp_path / "report.json").read_text())["seed"] == 99
 
 
-def test_writer_refuses_an_unreadable_report_json(report, tmp_path):
+def test_writer_refuses_an_unreadable_report_json(report, tmp_path, no_plots):
     (tmp_path / "report.json").write_text("not json")
     with pytest.raises(OutputError, match="not a readable report"):
         writer.write_report(report, tmp_path)
 
 
-def test_json_is_strict_with_nan_inf_and_numpy(report, tmp_path):
+def test_json_is_strict_with_nan_inf_and_numpy(report, tmp_path, no_plots):
     report["metrics"]["headroom_x"] = {"mean": math.inf, "ci95": [np.float64(math.inf), None]}
     report["series"]["in_flight"] = np.array([1.0, math.nan])
     report["replications"] = np.int64(5)
@@ -224,22 +276,26 @@ def test_json_is_strict_with_nan_inf_and_numpy(report, tmp_path):
 
 # compare -----------------------------------------------------------------------------------------
 
-def test_compare_has_one_column_per_report(report):
+def test_compare_has_one_row_per_report(report):
     reports = [report, renamed(report, "db-fleet"), renamed(report, "redis-single")]
     reports[1]["objectives"]["p99_latency_ms"]["verdict"] = "missed"
     text = compare.render(reports)
-    rows = [line for line in text.splitlines() if line.startswith("|")]
+    latency = text.split("## Cost and latency")[1].split("##")[0]
+    rows = [line for line in latency.splitlines() if line.startswith("|")]
     header = [cell.strip() for cell in rows[0].strip("|").split("|")]
-    assert header == ["Figure (95% CI)", "`peak`", "`db-fleet`", "`redis-single`"]
-    assert all(row.count("|") == 5 for row in rows)  # 1 label + 3 scenario columns
-    p99 = next(r for r in rows if r.startswith("| Latency p99 "))
-    assert p99.count("4.30 ms (4.21–4.38)") == 3
-    assert "**missed**" in next(r for r in rows if "Objective: p99 latency" in r)
+    assert header == ["Scenario", "Architecture", "Cost per month", "p50 (ms)", "p99 (ms)",
+                      "p99.9 (ms)"]
+    assert [r.split("|")[1].strip() for r in rows[2:]] == ["`peak`", "`db-fleet`", "`redis-single`"]
+    assert all("4.30 (4.21–4.38)" in r for r in rows[2:])
+    objectives = text.split("## Objectives")[1].split("##")[0]
+    assert "**missed** (≤ 100 ms)" in next(r for r in objectives.splitlines() if "`db-fleet`" in r)
+    plain = compare.render_plain(reports)
+    assert "|" not in plain and "`" not in plain and max(map(len, plain.splitlines())) <= 120
 
 
 def test_write_comparison(report, tmp_path):
     paths = writer.write_comparison([report, renamed(report, "other")], tmp_path)
-    assert [p.name for p in paths] == ["compare.md", "compare.png", "compare.json"]
+    assert [p.name for p in paths] == ["compare.md", "compare.html", "compare.png", "compare.json"]
     assert_png(tmp_path / "compare.png")
     data = json.loads((tmp_path / "compare.json").read_text())
     assert [s["scenario"] for s in data["scenarios"]] == ["peak", "other"]
