@@ -69,15 +69,18 @@ def load_scenario(file, args=None) -> Scenario:
 
 
 def batches(scenario: Scenario) -> tuple[int, int]:
-    """(batches of replications a run makes at most, how many of them run only if needed): one,
-    or for a failure matrix one without failures, one per failure and one per claim's condition
-    (which runs only when its claim fails)."""
+    """(batches of replications a run makes at most, how many of them run only if needed): a
+    sequential run's first batch, and the later ones while a verdict is undecided; for a failure
+    matrix, such a run without failures, one per failure and one per claim's condition (which
+    runs only when its claim fails or stays uncertain)."""
+    from sim import claims, runner
+    per_run = runner.batches(scenario)
     if not scenario.failures or not scenario.incidents.matrix:
-        return 1, 0
-    from sim.failure_matrix import load_claims
-    claims = load_claims(scenario)
-    optional = sum(bool((claims.get(f.name) or {}).get("condition")) for f in scenario.failures)
-    return 1 + len(scenario.failures) + optional, optional
+        return per_run, per_run - 1
+    book = claims.load(scenario)["failures"]
+    conditions = sum(bool((book.get(f.name) or {}).get("condition")) for f in scenario.failures)
+    runs = 1 + len(scenario.failures) + conditions
+    return runs * per_run, runs * per_run - 1 - len(scenario.failures)
 
 
 def _progress(quiet: bool, scenarios: list[Scenario]):

@@ -43,8 +43,7 @@ def _worst(report: dict) -> str:
             ["Headroom to saturation", fmt.figure(w.get("headroom_x"), unit="×")]]
     return (f"### Worst window: {fmt.num(start)} s to {fmt.num(start + length)} s\n\n"
             + textwrap.fill("The load varies, so whole-run averages hide its peak: the objectives are "
-                            f"judged in the {fmt.num(length)} s with the most "
-                            f"{w.get('chosen_by', 'arrivals')}.", width=100) + "\n\n"
+                            f"judged in the {fmt.num(length)} s {w.get('chosen_by', '')}.", width=100) + "\n\n"
             + fmt.table(["Figure", "Value (95% CI)"], rows, align="ll"))
 
 

@@ -36,6 +36,7 @@ def summary(report: dict) -> str:
     return text
 
 
+TERMINAL_TIMING = tuple(f for f in incidents.TIMING if f[0] not in ("action_s", "outage_s"))
 TERMINAL_IMPACT = tuple(f for f in incidents.IMPACT
                         if f[0] in ("failed_requests", "lost_writes", "p99_during_ms", "cost_usd"))
 
@@ -43,8 +44,8 @@ TERMINAL_IMPACT = tuple(f for f in incidents.IMPACT
 def _failures(failures: list[dict]) -> str:
     """The failure matrix in two tables of 120 columns at most (report.md has all the figures,
     with the claims)."""
-    timing = fmt.table(["Failure"] + [label for _, label, _ in incidents.TIMING] + ["Verdict"],
-                       [[f["name"]] + incidents.cells(f, incidents.TIMING) + [f.get("verdict", fmt.DASH)]
+    timing = fmt.table(["Failure"] + [label for _, label, _ in TERMINAL_TIMING] + ["Verdict"],
+                       [[f["name"]] + incidents.cells(f, TERMINAL_TIMING) + [f.get("verdict", fmt.DASH)]
                         for f in failures], style="plain")
     impact = fmt.table(["Failure"] + [incidents.header(label, unit)
                                       for _, label, unit in TERMINAL_IMPACT],

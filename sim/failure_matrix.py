@@ -54,6 +54,11 @@ def measure(scenario: Scenario, raws: list[dict], failure) -> dict:
     return entry
 
 
+def _more(progress, scenario: Scenario, label: str):
+    """The progress of a later batch of replications: 'label, replications 6-10'."""
+    return lambda start, n: progress(scenario, f"{label}, replications {start + 1}-{start + n}")
+
+
 def _judged(scenario: Scenario, failure, claim: dict, meanings: dict):
     """A judge for runner.sequential: the failure's entry, and its undecided checks."""
     def judged(raws, _wall_s):
@@ -73,7 +78,7 @@ def _with_condition(entry: dict, alone: Scenario, failure, claim: dict, meanings
     variant = Scenario.model_validate(merge(resolved(alone), condition["set"]))
     label = f"{failure.name} with {condition['text']}"
     _, _, other, _ = runner.sequential(variant, _judged(variant, failure, claim, meanings),
-                                       progress(variant, label))
+                                       progress(variant, label), _more(progress, variant, label))
     again = {c["figure"]: c for c in other["checks"]}
     for check in open_:
         figure = other.get(check["figure"]) if check["figure"] != "impact" else None
@@ -88,7 +93,7 @@ def _entry(scenario: Scenario, failure, book: dict, progress) -> dict:
     alone = scenario.model_copy(update={"failures": [failure]})
     claim = book["failures"].get(failure.name) or {}
     _, _, entry, open_ = runner.sequential(alone, _judged(alone, failure, claim, book["impact_words"]),
-                                           progress(alone, failure.name))
+                                           progress(alone, failure.name), _more(progress, alone, failure.name))
     entry["undecided"] = open_
     entry["claimed"] = {k: (v.get("text") if isinstance(v, dict) else v)
                         for k, v in claim.items() if k != "condition"}
@@ -104,10 +109,11 @@ def run(scenario: Scenario, progress=None) -> dict:
     together in the one run and are each measured from it."""
     progress = progress or (lambda scenario, label: None)
     if not scenario.failures:
-        return runner.run(scenario, progress(scenario, scenario.name))
+        return runner.run(scenario, progress(scenario, scenario.name), _more(progress, scenario, scenario.name))
     book = claims.load(scenario)
     if not scenario.incidents.matrix:
-        result, raws = runner.run_with_raws(scenario, progress(scenario, scenario.name))
+        result, raws = runner.run_with_raws(scenario, progress(scenario, scenario.name),
+                                            _more(progress, scenario, scenario.name))
         result["failures"] = []
         for failure in scenario.failures:
             entry = measure(scenario, raws, failure)
@@ -117,7 +123,8 @@ def run(scenario: Scenario, progress=None) -> dict:
             result["failures"].append(entry)
         return result
     healthy = scenario.model_copy(update={"failures": []})
-    result = runner.run(healthy, progress(healthy, f"{scenario.name} without failures"))
+    label = f"{scenario.name} without failures"
+    result = runner.run(healthy, progress(healthy, label), _more(progress, healthy, label))
     result["scenario"] = resolved(scenario)
     result["healthy_baseline"] = True  # headline, objectives and plots: the run without failures
     result["failures"] = [_entry(scenario, f, book, progress) for f in scenario.failures]

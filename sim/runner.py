@@ -178,7 +178,7 @@ def report(scenario: Scenario, raws: list[dict], wall_s: float) -> dict:
     steady = stability.assess(raws, sim.warmup_s, varying)
     window = None
     if varying:
-        worst = stability.worst_window(raws, sim.warmup_s, sim.duration_s)
+        worst = stability.worst_window(raws, sim.warmup_s, sim.duration_s, scenario.objectives.error_rate)
         window = ci_tree(worst.pop("replications")) | worst
     totals = [raw["totals"] | {"lb_in_system": raw["lb_in_system"]} for raw in raws]
     return {
@@ -213,33 +213,43 @@ def until_decided(scenario: Scenario) -> bool:
     return scenario.incidents.matrix if sim.until_decided is None else sim.until_decided
 
 
-def sequential(scenario: Scenario, judge_raws, progress_bar=None):
-    """Replications in batches of simulation.replications until judge_raws(raws) names no
+def sequential(scenario: Scenario, judge_raws, progress_bar=None, more=None):
+    """Replications in batches of simulation.replications until judge_raws(raws, wall_s) names no
     undecided verdict, or simulation.max_replications have run (when until_decided is on).
-    Returns (raws, wall_s, what judge_raws last returned: (result, undecided names))."""
+    Returns (raws, wall_s, what judge_raws last returned: (result, undecided names)).
+    `more(start, n)`: the progress callback of a later batch, counting from its own start."""
     sim = scenario.simulation
     raws, wall_s = simulate(scenario, progress_bar)
     result, open_ = judge_raws(raws, wall_s)
     while until_decided(scenario) and open_ and len(raws) < sim.max_replications:
-        more, w = simulate(scenario, progress_bar, start=len(raws),
-                           n=min(sim.replications, sim.max_replications - len(raws)))
-        raws, wall_s = raws + more, wall_s + w
+        start, n = len(raws), min(sim.replications, sim.max_replications - len(raws))
+        bar = more(start, n) if more else None
+        more_raws, w = simulate(scenario, bar and (lambda done_s: bar(done_s - start * sim.duration_s)),
+                                start=start, n=n)
+        raws, wall_s = raws + more_raws, wall_s + w
         result, open_ = judge_raws(raws, wall_s)
     return raws, wall_s, result, open_
 
 
-def run(scenario: Scenario, progress_bar=None) -> dict:
+def batches(scenario: Scenario) -> int:
+    """How many batches of replications one sequential run makes at most."""
+    sim = scenario.simulation
+    return 1 + (-(-(sim.max_replications - sim.replications) // sim.replications)
+                if until_decided(scenario) else 0)
+
+
+def run(scenario: Scenario, progress_bar=None, more=None) -> dict:
     """Runs the scenario's replications (more while a verdict is undecided, when asked); returns
     its report."""
-    return run_with_raws(scenario, progress_bar)[0]
+    return run_with_raws(scenario, progress_bar, more)[0]
 
 
-def run_with_raws(scenario: Scenario, progress_bar=None) -> tuple[dict, list[dict]]:
+def run_with_raws(scenario: Scenario, progress_bar=None, more=None) -> tuple[dict, list[dict]]:
     """run(), and the raw figures of every replication."""
     def judged(raws, wall_s):
         rep = report(scenario, raws, wall_s)
         return rep, undecided(rep["objectives"])
-    raws, _, rep, open_ = sequential(scenario, judged, progress_bar)
+    raws, _, rep, open_ = sequential(scenario, judged, progress_bar, more)
     rep["sequential"] = {"until_decided": until_decided(scenario), "ran": len(raws),
                          "minimum": scenario.simulation.replications,
                          "maximum": scenario.simulation.max_replications, "undecided": open_}
