@@ -116,4 +116,4 @@ def worst_window(raws: list[dict], warmup_s: float, duration_s: float, error_rat
                         "bottleneck_utilisation": top,
                         "headroom_x": 1 / top if top else float("inf")})
     return {"start_s": start_s, "length_s": span_s, "replications": per_rep,
-            "chosen_by": "the furthest outside the objectives" if by_objectives else "the most arrivals"}
+            "chosen_by": "furthest outside the objectives" if by_objectives else "with the most arrivals"}
