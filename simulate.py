@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sim import scenario as scenario_io
-from sim.errors import UserError
+from sim.errors import MESSAGE_LIMIT, UserError, printable
 from sim.schema import Scenario
 from sim.yamlio import InputError
 
@@ -50,8 +50,18 @@ def _run_options(parser: argparse.ArgumentParser):
 
 
 def load_scenario(file, args=None) -> Scenario:
-    """The scenario file, with the command line's overrides applied and validated."""
-    scenario = scenario_io.load(file)
+    """The scenario file, with the command line's overrides applied and validated, and the
+    price and claims files it names read: everything a run needs checked before it starts."""
+    scenario = _overridden(scenario_io.load(file), args)
+    from sim.cost import load_prices
+    load_prices(scenario)
+    if scenario.failures:
+        from sim.failure_matrix import load_claims
+        load_claims(scenario)
+    return scenario
+
+
+def _overridden(scenario: Scenario, args) -> Scenario:
     overrides = {"seed": getattr(args, "seed", None), "replications": getattr(args, "replications", None),
                  "duration_s": getattr(args, "duration", None), "warmup_s": getattr(args, "warmup", None),
                  "engine": getattr(args, "engine", None)}
@@ -64,7 +74,9 @@ def load_scenario(file, args=None) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise InputError("command line", None, ".".join(map(str, err["loc"])),
+        cause = (err.get("ctx") or {}).get("error")
+        loc = tuple(err["loc"]) + tuple(getattr(cause, "loc", ()))
+        raise InputError("command line", None, ".".join(map(str, loc)),
                          err["msg"].replace("Value error, ", "")) from None
 
 
@@ -113,8 +125,6 @@ def cmd_validate(argv) -> int:
     parser.add_argument("--resolved", action="store_true", help="print the scenario with every default")
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario)
-    from sim.cost import load_prices
-    load_prices(scenario)
     if args.resolved:
         print(json.dumps(scenario_io.resolved(scenario), indent=2))
     else:
@@ -170,7 +180,7 @@ def main(argv=None) -> int:
         handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema}.get(command, cmd_run)
         return handler(argv[1:] if command else argv)
     except (UserError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc, MESSAGE_LIMIT)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from sim import incident, runner
 from sim.scenario import resolved
@@ -19,13 +20,48 @@ TIMELINE_STEP_S = 0.5
 
 
 def load_claims(scenario: Scenario) -> dict:
+    """The claims file's failures, each figure checked: {op: < or <=, value: a finite number,
+    text}; a condition {text, figures, set} whose settings make a valid scenario."""
     name = scenario.incidents.claims
     file = Path(name) if name.endswith(".yaml") else CLAIMS_DIR / f"{name}.yaml"
     if not file.is_file():
         raise InputError(file, None, "incidents.claims", "no such claims file; expected a name in "
                          f"{CLAIMS_DIR} or a .yaml path")
-    data, _ = load_yaml(file)
-    return data.get("failures") or {}
+    data, lines = load_yaml(file)
+    failures = data.get("failures") or {}
+
+    def fail(path, message):
+        where = next((lines[path[:i]] for i in range(len(path), 0, -1) if path[:i] in lines), None)
+        raise InputError(file, where, ".".join(map(str, path)), message)
+    if not isinstance(failures, dict):
+        fail(("failures",), "expected a mapping of failure names to their claims")
+    for failure, claim in failures.items():
+        if not isinstance(claim, dict):
+            fail(("failures", failure), "expected a mapping of figures to claims")
+        for key in JUDGED:
+            c = claim.get(key)
+            if not isinstance(c, dict) or "value" not in c:
+                continue
+            value = c["value"]
+            if c.get("op") not in ("<", "<="):
+                fail(("failures", failure, key, "op"), "expected '<' or '<='")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                fail(("failures", failure, key, "value"), "expected a finite number")
+            if not isinstance(c.get("text", ""), str):
+                fail(("failures", failure, key, "text"), "expected text")
+        condition = claim.get("condition")
+        if condition is None:
+            continue
+        if not (isinstance(condition, dict) and isinstance(condition.get("text"), str)
+                and isinstance(condition.get("figures", []), list) and isinstance(condition.get("set"), dict)):
+            fail(("failures", failure, "condition"), "expected {text, figures: [...], set: {...}}")
+        try:
+            Scenario.model_validate(merge(resolved(scenario), condition["set"]))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            fail(("failures", failure, "condition", "set"), "these settings make an invalid scenario: "
+                 f"{'.'.join(map(str, err['loc']))}: {err['msg']}")
+    return failures
 
 
 def _timeline(raw: dict, t_fail: float) -> dict:
