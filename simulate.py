@@ -4,8 +4,8 @@
   python simulate.py SCENARIO [--out DIR] [--seed N] [--replications N] [--duration SECONDS]
                               [--warmup SECONDS] [--engine fast|reference] [--force] [--quiet]
   python simulate.py validate SCENARIO [--resolved]
-  python simulate.py compare SCENARIO... [--out DIR]
-  python simulate.py schema [--out FILE]
+  python simulate.py compare SCENARIO... [--out DIR] [--force]
+  python simulate.py schema [--out FILE] [--force]
   python simulate.py calibrate --redis URL [--postgres URL] [--out DIR]
   python simulate.py replay --redis URL --calibration FILE [--scenario SCENARIO] [--rate-rps N]
   python simulate.py lab sentinel [SCENARIO] [--kill crash|hang] [--out DIR]
@@ -45,7 +45,8 @@ def _run_options(parser: argparse.ArgumentParser):
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="override simulation.duration_s")
     parser.add_argument("--warmup", type=float, metavar="SECONDS", help="override simulation.warmup_s")
     parser.add_argument("--engine", choices=("fast", "reference"), help="override simulation.engine")
-    parser.add_argument("--force", action="store_true", help="replace another scenario's report in --out")
+    parser.add_argument("--force", action="store_true",
+                        help="write into --out although it holds something else than this report")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
 
 
@@ -106,13 +107,13 @@ def cmd_run(argv) -> int:
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario, args)
     from reporting.terminal import summary
-    from reporting.writer import check_out_dir, write_report
+    from reporting.writer import Claim, write_report
     from sim.failure_matrix import run
     out = args.out or Path("reports") / scenario.name
-    check_out_dir(out, scenario.name, args.force)
-    report = run(scenario, _progress(args.quiet))
-    report["scenario_file"] = str(args.scenario)
-    paths = write_report(report, out, force=args.force)
+    with Claim(out, "report", scenario.name, args.force) as claim:  # checked before the run
+        report = run(scenario, _progress(args.quiet))
+        report["scenario_file"] = str(args.scenario)
+        paths = write_report(report, out, claim=claim)
     if not args.quiet:
         print(summary(report))
     print(f"report: {paths[0].parent}/ ({', '.join(p.name for p in paths)})")
@@ -132,36 +133,62 @@ def cmd_validate(argv) -> int:
     return 0
 
 
+def unique_names(names: list[str]) -> list[str]:
+    """Names made distinct by a suffix (-2, -3): two scenarios of one name keep a report each."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        candidate = n if seen[n] == 1 else f"{n}-{seen[n]}"
+        while candidate in out or (candidate != n and candidate in names):
+            seen[n] += 1
+            candidate = f"{n}-{seen[n]}"
+        out.append(candidate)
+    return out
+
+
+def comparison_dir(names: list[str]) -> Path:
+    """reports/compare-A-vs-B; past 200 characters, cut and told apart by a hash."""
+    import hashlib
+    label = "compare-" + "-vs-".join(names)
+    if len(label) > 200:
+        label = label[:180] + "-" + hashlib.sha1(label.encode()).hexdigest()[:12]
+    return Path("reports") / label
+
+
 def cmd_compare(argv) -> int:
     parser = _Parser(prog="simulate.py compare", description="Run scenarios and compare them.")
     parser.add_argument("scenarios", type=Path, nargs="+")
     _run_options(parser)
     args = parser.parse_args(argv)
     scenarios = [load_scenario(f, args) for f in args.scenarios]
-    from reporting.writer import check_out_dir, write_comparison, write_report
+    from reporting.writer import Claim, write_comparison
     from sim.failure_matrix import run
-    out = args.out or Path("reports") / ("compare-" + "-vs-".join(s.name for s in scenarios))
-    for scenario in scenarios:
-        check_out_dir(out / scenario.name, scenario.name, args.force)
-    reports = []
-    for file, scenario in zip(args.scenarios, scenarios):
-        report = run(scenario, _progress(args.quiet))
-        report["scenario_file"] = str(file)
-        write_report(report, out / scenario.name, force=args.force)
-        reports.append(report)
-    paths = write_comparison(reports, out)
+    names = [s.name for s in scenarios]
+    subdirs = unique_names(names)
+    out = args.out or comparison_dir(names)
+    with Claim(out, "comparison", "-vs-".join(names), args.force) as claim:  # before the runs
+        reports = []
+        for file, scenario in zip(args.scenarios, scenarios):
+            report = run(scenario, _progress(args.quiet))
+            report["scenario_file"] = str(file)
+            reports.append(report)
+        paths = write_comparison(reports, out, claim=claim, subdirs=subdirs)
     print(paths[0].read_text())
-    print(f"comparison: {out}/ ({', '.join(p.name for p in paths)})")
+    print(f"comparison: {out}/ ({', '.join(p.name for p in paths)}; reports in "
+          f"{', '.join(d + '/' for d in subdirs)})")
     return 0
 
 
 def cmd_schema(argv) -> int:
     parser = _Parser(prog="simulate.py schema", description="Export the scenario JSON Schema.")
     parser.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     args = parser.parse_args(argv)
     text = json.dumps(scenario_io.json_schema(), indent=2) + "\n"
     if args.out:
-        args.out.write_text(text)
+        from reporting.writer import write_file
+        write_file(args.out, text, args.force, "the schema")
     else:
         sys.stdout.write(text)
     return 0
