@@ -3,6 +3,7 @@
 
   python simulate.py SCENARIO [--out DIR] [--seed N] [--replications N] [--duration SECONDS]
                               [--warmup SECONDS] [--engine fast|reference] [--force] [--quiet]
+                              [--yes]
   python simulate.py validate SCENARIO [--resolved]
   python simulate.py compare SCENARIO... [--out DIR] [--force]
   python simulate.py schema [--out FILE] [--force]
@@ -48,6 +49,8 @@ def _run_options(parser: argparse.ArgumentParser):
     parser.add_argument("--force", action="store_true",
                         help="write into --out although it holds something else than this report")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    parser.add_argument("--yes", action="store_true",
+                        help="run although the estimate is over the time or memory limit")
 
 
 def load_scenario(file, args=None) -> Scenario:
@@ -106,6 +109,8 @@ def cmd_run(argv) -> int:
     _run_options(parser)
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario, args)
+    from sim import budget
+    budget.check(scenario, args.yes, str(args.scenario))
     from reporting.terminal import summary
     from reporting.writer import Claim, write_report
     from sim.failure_matrix import run
@@ -162,6 +167,9 @@ def cmd_compare(argv) -> int:
     _run_options(parser)
     args = parser.parse_args(argv)
     scenarios = [load_scenario(f, args) for f in args.scenarios]
+    from sim import budget
+    for file, scenario in zip(args.scenarios, scenarios):
+        budget.check(scenario, args.yes, str(file))
     from reporting.writer import Claim, write_comparison
     from sim.failure_matrix import run
     names = [s.name for s in scenarios]

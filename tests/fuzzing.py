@@ -220,8 +220,10 @@ def judge(file: Path) -> tuple[str, str]:
     the file loaded as `validate` and every run load it, with its price and claims files."""
     import simulate
     from sim.errors import MESSAGE_LIMIT, UserError, printable
+    from sim import budget
     try:
-        simulate.load_scenario(file)
+        scenario = simulate.load_scenario(file)
+        budget.check(scenario)  # what a run checks next: refused (an error) or within limits
     except UserError as exc:
         line = printable(exc, MESSAGE_LIMIT)
         return "error", line
