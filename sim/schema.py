@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import Field, PositiveFloat, field_validator, model_validator
 
 from sim.schema_failures import (COMPONENTS, FILE_OR_NAME, NAME, Failure, FieldError, Incidents,
                                   Mechanisms, Strict, slug)

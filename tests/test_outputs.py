@@ -2,7 +2,6 @@
 file without --force, whole or not at all, mode 0644, checked before the simulation."""
 import copy
 import json
-import os
 import stat
 import textwrap
 import threading
