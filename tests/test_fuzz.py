@@ -37,7 +37,7 @@ def _check(directory, content):
     started = time.perf_counter()
     kind, message = judge(file)
     assert kind != "traceback", message
-    assert time.perf_counter() - started < 3, "took too long"
+    assert time.perf_counter() - started < 10, "took too long"  # files load in ms; a hang is longer
     if kind == "error":
         assert clean(message), message
 
