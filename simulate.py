@@ -3,9 +3,10 @@
 
   python simulate.py SCENARIO [--out DIR] [--seed N] [--replications N] [--duration SECONDS]
                               [--warmup SECONDS] [--engine fast|reference] [--force] [--quiet]
+                              [--yes]
   python simulate.py validate SCENARIO [--resolved]
-  python simulate.py compare SCENARIO... [--out DIR]
-  python simulate.py schema [--out FILE]
+  python simulate.py compare SCENARIO... [--out DIR] [--force]
+  python simulate.py schema [--out FILE] [--force]
   python simulate.py calibrate --redis URL [--postgres URL] [--out DIR]
   python simulate.py replay --redis URL --calibration FILE [--scenario SCENARIO] [--rate-rps N]
   python simulate.py lab sentinel [SCENARIO] [--kill crash|hang] [--out DIR]
@@ -22,7 +23,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sim import scenario as scenario_io
-from sim.errors import UserError
+from sim.errors import MESSAGE_LIMIT, UserError, printable
 from sim.schema import Scenario
 from sim.yamlio import InputError
 
@@ -45,13 +46,26 @@ def _run_options(parser: argparse.ArgumentParser):
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="override simulation.duration_s")
     parser.add_argument("--warmup", type=float, metavar="SECONDS", help="override simulation.warmup_s")
     parser.add_argument("--engine", choices=("fast", "reference"), help="override simulation.engine")
-    parser.add_argument("--force", action="store_true", help="replace another scenario's report in --out")
+    parser.add_argument("--force", action="store_true",
+                        help="write into --out although it holds something else than this report")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    parser.add_argument("--yes", action="store_true",
+                        help="run although the estimate is over the time or memory limit")
 
 
 def load_scenario(file, args=None) -> Scenario:
-    """The scenario file, with the command line's overrides applied and validated."""
-    scenario = scenario_io.load(file)
+    """The scenario file, with the command line's overrides applied and validated, and the
+    price and claims files it names read: everything a run needs checked before it starts."""
+    scenario = _overridden(scenario_io.load(file), args)
+    from sim.cost import load_prices
+    load_prices(scenario)
+    if scenario.failures:
+        from sim import claims
+        claims.load(scenario)
+    return scenario
+
+
+def _overridden(scenario: Scenario, args) -> Scenario:
     overrides = {"seed": getattr(args, "seed", None), "replications": getattr(args, "replications", None),
                  "duration_s": getattr(args, "duration", None), "warmup_s": getattr(args, "warmup", None),
                  "engine": getattr(args, "engine", None)}
@@ -64,7 +78,9 @@ def load_scenario(file, args=None) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise InputError("command line", None, ".".join(map(str, err["loc"])),
+        cause = (err.get("ctx") or {}).get("error")
+        loc = tuple(err["loc"]) + tuple(getattr(cause, "loc", ()))
+        raise InputError("command line", None, ".".join(map(str, loc)),
                          err["msg"].replace("Value error, ", "")) from None
 
 
@@ -98,17 +114,19 @@ def cmd_run(argv) -> int:
     _run_options(parser)
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario, args)
+    from sim import budget
+    budget.check(scenario, args.yes, str(args.scenario))
     from reporting.terminal import summary
-    from reporting.writer import check_out_dir, write_report
+    from reporting.writer import Claim, write_report
     from sim.failure_matrix import run
     out = args.out or Path("reports") / scenario.name
-    check_out_dir(out, scenario.name, args.force)
-    progress = _progress(args.quiet, [scenario])
-    report = run(scenario, progress)
-    report["scenario_file"] = str(args.scenario)
-    if progress:
-        progress.line(f"writing the report to {out}/")
-    paths = write_report(report, out, force=args.force)
+    with Claim(out, "report", scenario.name, args.force) as claim:  # checked before the run
+        progress = _progress(args.quiet, [scenario])
+        report = run(scenario, progress)
+        report["scenario_file"] = str(args.scenario)
+        if progress:
+            progress.line(f"writing the report to {out}/")
+        paths = write_report(report, out, claim=claim)
     if not args.quiet:
         print(summary(report))
     print(f"report: {paths[0].parent / 'report.html'} (open it in a browser; beside it report.md, "
@@ -122,13 +140,34 @@ def cmd_validate(argv) -> int:
     parser.add_argument("--resolved", action="store_true", help="print the scenario with every default")
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario)
-    from sim.cost import load_prices
-    load_prices(scenario)
     if args.resolved:
         print(json.dumps(scenario_io.resolved(scenario), indent=2))
     else:
         print(f"{args.scenario}: valid ({scenario.architecture}, {scenario.name})")
     return 0
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Names made distinct by a suffix (-2, -3): two scenarios of one name keep a report each."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        candidate = n if seen[n] == 1 else f"{n}-{seen[n]}"
+        while candidate in out or (candidate != n and candidate in names):
+            seen[n] += 1
+            candidate = f"{n}-{seen[n]}"
+        out.append(candidate)
+    return out
+
+
+def comparison_dir(names: list[str]) -> Path:
+    """reports/compare-A-vs-B; past 200 characters, cut and told apart by a hash."""
+    import hashlib
+    label = "compare-" + "-vs-".join(names)
+    if len(label) > 200:
+        label = label[:180] + "-" + hashlib.sha1(label.encode()).hexdigest()[:12]
+    return Path("reports") / label
 
 
 def cmd_compare(argv) -> int:
@@ -137,35 +176,40 @@ def cmd_compare(argv) -> int:
     _run_options(parser)
     args = parser.parse_args(argv)
     scenarios = [load_scenario(f, args) for f in args.scenarios]
-    from reporting.writer import check_out_dir, write_comparison, write_report
-    from sim.failure_matrix import run
-    out = args.out or Path("reports") / ("compare-" + "-vs-".join(s.name for s in scenarios))
-    for scenario in scenarios:
-        check_out_dir(out / scenario.name, scenario.name, args.force)
-    reports = []
-    progress = _progress(args.quiet, scenarios)
+    from sim import budget
     for file, scenario in zip(args.scenarios, scenarios):
-        report = run(scenario, progress)
-        report["scenario_file"] = str(file)
+        budget.check(scenario, args.yes, str(file))
+    from reporting.writer import Claim, write_comparison
+    from sim.failure_matrix import run
+    names = [s.name for s in scenarios]
+    subdirs = unique_names(names)
+    out = args.out or comparison_dir(names)
+    with Claim(out, "comparison", "-vs-".join(names), args.force) as claim:  # before the runs
+        reports = []
+        progress = _progress(args.quiet, scenarios)
+        for file, scenario in zip(args.scenarios, scenarios):
+            report = run(scenario, progress)
+            report["scenario_file"] = str(file)
+            reports.append(report)
         if progress:
-            progress.line(f"writing the report to {out / scenario.name}/")
-        write_report(report, out / scenario.name, force=args.force)
-        reports.append(report)
-    paths = write_comparison(reports, out)
+            progress.line(f"writing the comparison to {out}/")
+        paths = write_comparison(reports, out, claim=claim, subdirs=subdirs)
     from reporting.compare import render_plain
     print(render_plain(reports))
-    print(f"comparison: {out / 'compare.html'} (beside it {', '.join(p.name for p in paths[2:])}, "
-          "compare.md and a directory per scenario)")
+    print(f"comparison: {out / 'compare.html'} (beside it compare.md, {paths[2].name}, "
+          f"{paths[3].name}; reports in {', '.join(d + '/' for d in subdirs)})")
     return 0
 
 
 def cmd_schema(argv) -> int:
     parser = _Parser(prog="simulate.py schema", description="Export the scenario JSON Schema.")
     parser.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    parser.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     args = parser.parse_args(argv)
     text = json.dumps(scenario_io.json_schema(), indent=2) + "\n"
     if args.out:
-        args.out.write_text(text)
+        from reporting.writer import write_file
+        write_file(args.out, text, args.force, "the schema")
     else:
         sys.stdout.write(text)
     return 0
@@ -184,7 +228,7 @@ def main(argv=None) -> int:
         handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema}.get(command, cmd_run)
         return handler(argv[1:] if command else argv)
     except (UserError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc, MESSAGE_LIMIT)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -31,7 +31,7 @@ CLAIMS_FILE = "claims.md"
 
 def preflight(redis_url: str, postgres_url: str | None, out_dir: Path, force: bool):
     """Fail fast, before any write: returns the connected Redis client."""
-    refuse_existing([Path(out_dir) / OUT_FILE], force)
+    refuse_existing([Path(out_dir) / OUT_FILE, Path(out_dir) / CLAIMS_FILE], force)
     client = connect_redis(redis_url)
     refuse_non_empty(client, force, f"Redis database {mask_url(redis_url)}")
     if postgres_url:
@@ -139,7 +139,7 @@ def write_outputs(calibration: dict, out_dir: Path, force: bool) -> tuple[Path, 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / OUT_FILE
-    refuse_existing([path], force)
+    refuse_existing([path, out_dir / CLAIMS_FILE], force)
     path.write_text(json.dumps(calibration, indent=1) + "\n")
     table = claims.to_markdown(claims.evaluate(calibration))
     (out_dir / CLAIMS_FILE).write_text("# The document's claims, measured\n\n"

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from reporting import fmt
 from sim import runner
 from sim.schema import Scenario
+from sim.errors import UserError
 from sim.streams import empirical_samples
 
 from .operations import REPLAY_OPERATIONS
@@ -51,7 +52,7 @@ def load_calibration(path: Path) -> dict:
 def _empirical(path: Path, key: str) -> dict:
     try:
         empirical_samples(str(path), key)
-    except (KeyError, TypeError, ValueError) as exc:
+    except UserError as exc:
         raise BackendError(f"{path} has no samples at {key} ({exc}); "
                            "re-run python simulate.py calibrate with this version") from None
     return {"dist": "empirical", "file": str(path), "key": key}

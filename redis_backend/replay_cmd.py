@@ -86,7 +86,7 @@ def write_outputs(result: dict, out_dir: Path, force: bool) -> tuple[Path, str]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / OUT_FILE
-    refuse_existing([path], force)
+    refuse_existing([path, out_dir / TABLE_FILE], force)
     path.write_text(json.dumps(result, indent=1) + "\n")
     s = result["settings"]
     table = to_markdown(result["comparison"])

@@ -1,9 +1,11 @@
 """Writes a run's report directory (report.json, report.md, plots) and comparisons."""
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,12 +37,18 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+FILE_MODE, DIR_MODE = 0o644, 0o755
+MARKER = ".sessionsim"  # in every directory the tool writes: {"tool": "sessionsim", "kind", "name"}
+
+
 def _write_text(path: Path, text: str):
-    """Writes through a temporary file so an interrupted run never leaves half a file."""
+    """Writes through a temporary file so an interrupted run never leaves half a file; the file
+    is mode 0644 like any other (mkstemp's are 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -51,30 +59,147 @@ def dump_json(path: Path, data: Any):
     _write_text(path, jsontext.dumps(jsonable(data)))
 
 
-def check_out_dir(out_dir: Path, scenario: str, force: bool = False):
-    """Refuses a directory holding another scenario's report (or one that cannot be read)."""
-    existing = Path(out_dir) / REPORT_JSON
-    if force or not existing.exists():
-        return
+def write_file(path: Path, text: str, force: bool = False, what: str = "file"):
+    """A file the user names (schema --out): refused when it exists, unless force; written whole
+    or not at all; one line when it cannot be."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path} is a directory; expected a file name")
+    if path.exists() and not force:
+        raise OutputError(f"{path} already exists; refusing to overwrite it (use --force)")
+    if not path.parent.is_dir():
+        raise OutputError(f"cannot write {what} {path}: no directory {path.parent}")
     try:
-        owner = json.loads(existing.read_text(encoding="utf-8"))["scenario"]["name"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise OutputError(f"{out_dir} holds a {REPORT_JSON} that is not a readable report; "
-                          "use --out to choose another directory or --force to overwrite it")
-    if owner != scenario:
-        raise OutputError(f"{out_dir} holds the report of scenario {owner}; "
-                          "use --out to choose another directory or --force to overwrite it")
+        _write_text(path, text)
+    except OSError as exc:
+        raise OutputError(f"cannot write {what} {path}: {exc.strerror}") from None
 
 
-def write_report(report: dict, out_dir: Path, force: bool = False) -> list[Path]:
-    """Writes report.json, report.md and the plots into out_dir; returns the paths written.
+def _marker(directory: Path) -> dict | None:
+    try:
+        data = json.loads((directory / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("tool") == "sessionsim" else None
 
-    Overwrites a previous report of the same scenario (a refresh); raises OutputError when out_dir
-    holds another scenario's report, unless force.
-    """
-    out_dir = Path(out_dir)
-    check_out_dir(out_dir, name(report), force)
-    out_dir.mkdir(parents=True, exist_ok=True)
+
+class Claim:
+    """A report directory held for one run, from before the simulation to the rename.
+
+    The directory is the tool's only when it holds the tool's marker (.sessionsim) for the same
+    kind and name, or is empty, or does not exist; anything else is refused unless force (and
+    then the run's files go in beside what is there, nothing else removed). The run writes into
+    a temporary directory beside it; `commit` renames that into place, and the previous report
+    goes as a whole: a failed run leaves the previous report untouched, never half of each. A
+    lock (.NAME.lock beside it) keeps a second run off the same directory meanwhile."""
+
+    def __init__(self, out: Path, kind: str, name: str, force: bool = False):
+        self.out, self.kind, self.name, self.force = Path(out), kind, name, force
+        self.tmp: Path | None = None
+        self._lock = None
+        self.merge_into_foreign = False
+
+    # -- before the run
+    def __enter__(self):
+        out = self.out
+        if out.name in ("", ".", ".."):
+            raise OutputError(f"{out}: expected a directory name for the report")
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"{out} is not a directory; use --out to choose a directory for the report")
+        parent = out.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._lock = open(parent / f".{out.name}.lock", "a")
+        except OSError as exc:
+            raise OutputError(f"cannot write the report in {parent}: {exc.strerror}") from None
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._release()
+            raise OutputError(f"another run is writing {out}; wait for it or use --out") from None
+        try:
+            self._check_owner()
+            self.tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.tmp-"))
+            os.chmod(self.tmp, DIR_MODE)
+            if self.merge_into_foreign:
+                probe = tempfile.NamedTemporaryFile(dir=out, prefix=".sessionsim-probe-")
+                probe.close()
+        except OSError as exc:
+            self._cleanup()
+            raise OutputError(f"cannot write the report in {parent}: {exc.strerror}") from None
+        except BaseException:
+            self._cleanup()
+            raise
+        return self
+
+    def _check_owner(self):
+        out = self.out
+        if not out.exists():
+            return
+        try:
+            entries = [p.name for p in out.iterdir()]
+        except OSError as exc:
+            raise OutputError(f"cannot read {out}: {exc.strerror}") from None
+        if not entries:
+            return
+        marker = _marker(out)
+        if marker and marker.get("kind") == self.kind and marker.get("name") == self.name:
+            return
+        if not self.force:
+            what = (f"the {marker.get('kind', 'report')} of {marker.get('name')!r}" if marker
+                    else "files that are not a sessionsim report")
+            raise OutputError(f"{out} holds {what}; use --out to choose another directory or "
+                              "--force to write there")
+        self.merge_into_foreign = marker is None
+
+    # -- after the run
+    def commit(self) -> Path:
+        """Renames the finished report into place; returns its directory."""
+        dump_json(self.tmp / MARKER, {"tool": "sessionsim", "kind": self.kind, "name": self.name})
+        out = self.out
+        if self.merge_into_foreign:  # --force on a directory of other files: ours beside theirs
+            for item in self.tmp.iterdir():
+                target = out / item.name
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                os.replace(item, target)
+            self.tmp.rmdir()
+        else:
+            old = None
+            if out.exists():
+                old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+                os.replace(out, old / "report")
+            os.replace(self.tmp, out)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        self.tmp = None
+        return out
+
+    def _release(self):
+        if self._lock is not None:
+            self._lock.close()  # closing drops the lock
+            self._lock = None
+
+    def _cleanup(self):
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+        self._release()
+
+    def __exit__(self, *exc):
+        self._cleanup()
+        return False
+
+
+def check_out_dir(out_dir: Path, scenario: str, force: bool = False):
+    """Refuses a directory that is not this scenario's report (see Claim), without holding it."""
+    with Claim(out_dir, "report", scenario, force):
+        pass
+
+
+def _write_report_files(report: dict, out_dir: Path) -> list[str]:
+    """report.json (its long series bounded), report.md, report.html and the plots (inline in
+    the HTML as SVG)."""
     svgs: dict[str, str] = {}
     written = plots.write_plots(report, out_dir, svgs)
     timelines = incidents.write_plots(report, out_dir, svgs)
@@ -83,19 +208,41 @@ def write_report(report: dict, out_dir: Path, force: bool = False) -> list[Path]
     text = markdown.render(report, plots=[p.name for p in written])
     _write_text(out_dir / "report.md", text)
     _write_text(out_dir / "report.html", html.render(report, text, svgs, data))
-    return ([out_dir / REPORT_JSON, out_dir / "report.md", out_dir / "report.html"]
-            + written + timelines)
+    return [REPORT_JSON, "report.md", "report.html"] + [p.name for p in written + timelines]
 
 
-def write_comparison(reports: list[dict], out_dir: Path) -> list[Path]:
+def write_report(report: dict, out_dir: Path, force: bool = False, claim: Claim | None = None) -> list[Path]:
+    """Writes report.json, report.md and the plots into out_dir; returns the paths written.
+
+    Replaces a previous report of the same scenario as a whole (a refresh); raises OutputError
+    when out_dir holds anything else, unless force. With `claim` (taken before the run), writes
+    through it."""
+    if claim is None:
+        with Claim(out_dir, "report", name(report), force) as held:
+            return write_report(report, out_dir, claim=held)
+    names = _write_report_files(report, claim.tmp)
+    out = claim.commit()
+    return [out / n for n in names]
+
+
+def write_comparison(reports: list[dict], out_dir: Path, force: bool = False,
+                     claim: Claim | None = None, subdirs: list[str] | None = None) -> list[Path]:
     """Writes compare.md, compare.html, compare.png and compare.json (the scenarios' headline
-    metrics); compare.html links each scenario's report.html in the directory below it."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics), and with `subdirs` each scenario's report in its own subdirectory, which
+    compare.html links."""
+    if claim is None:
+        names = "-vs-".join(name(r) for r in reports)
+        with Claim(out_dir, "comparison", names, force) as held:
+            return write_comparison(reports, out_dir, claim=held, subdirs=subdirs)
+    tmp = claim.tmp
+    for report, sub in zip(reports, subdirs or []):
+        (tmp / sub).mkdir()
+        _write_report_files(report, tmp / sub)
+        dump_json(tmp / sub / MARKER, {"tool": "sessionsim", "kind": "report", "name": name(report)})
     svgs: dict[str, str] = {}
-    chart = compare.write_chart(reports, out_dir, svgs)
+    chart = compare.write_chart(reports, tmp, svgs)
     text = compare.render(reports)
-    _write_text(out_dir / "compare.md", text)
+    _write_text(tmp / "compare.md", text)
     summary = [{"scenario": name(r), "architecture": (r.get("scenario") or {}).get("architecture"),
                 "seed": r.get("seed"), "replications": r.get("replications"),
                 "metrics": {k: v for k, v in (r.get("metrics") or {}).items()
@@ -103,8 +250,9 @@ def write_comparison(reports: list[dict], out_dir: Path) -> list[Path]:
                 "objectives": r.get("objectives"), "cost": r.get("cost"),
                 "failures": [{k: v for k, v in f.items() if k != "timeline"}
                              for f in r.get("failures") or []]} for r in reports]
-    dump_json(out_dir / "compare.json", {"scenarios": summary})
-    links = [f"{name(r)}/report.html" for r in reports]
-    _write_text(out_dir / "compare.html",
+    dump_json(tmp / "compare.json", {"scenarios": summary})
+    links = [f"{sub}/report.html" for sub in subdirs or []]
+    _write_text(tmp / "compare.html",
                 html.render_comparison(text, svgs, jsonable({"scenarios": summary}), links))
-    return [out_dir / "compare.md", out_dir / "compare.html", chart, out_dir / "compare.json"]
+    out = claim.commit()
+    return [out / "compare.md", out / "compare.html", out / chart.name, out / "compare.json"]

@@ -15,6 +15,11 @@ def price_file(scenario: Scenario) -> Path:
     return Path(name) if name.endswith(".yaml") else PRICES_DIR / f"{name}.yaml"
 
 
+def _price(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and 0 <= value < float("inf"))
+
+
 def load_prices(scenario: Scenario) -> dict:
     file = price_file(scenario)
     if not file.is_file():
@@ -24,10 +29,15 @@ def load_prices(scenario: Scenario) -> dict:
     data, lines = load_yaml(file)
     for section in ("nodes_usd_per_month", "fixed_usd_per_month"):
         values = data.get(section) or {}
-        if not isinstance(values, dict) or not all(isinstance(v, (int, float)) and v >= 0
-                                                   for v in values.values()):
+        if not isinstance(values, dict):
             raise InputError(file, lines.get((section,)), section,
                              "expected a mapping of names to prices >= 0 in USD per month")
+        for key, value in values.items():
+            if not _price(value):
+                raise InputError(file, lines.get((section, key)), f"{section}.{key}",
+                                 f"expected a finite price >= 0 in USD per month, got {value!r}")
+    if not isinstance(data.get("name", ""), str):
+        raise InputError(file, lines.get(("name",)), "name", "expected a name")
     return data
 
 

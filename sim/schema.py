@@ -7,29 +7,38 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import Field, PositiveFloat, field_validator, model_validator
 
-from sim.schema_failures import COMPONENTS, Failure, Incidents, Mechanisms, Strict
+from sim.schema_failures import (COMPONENTS, FILE_OR_NAME, NAME, Failure, FieldError, Incidents,
+                                  Mechanisms, Strict, slug)
+
+# Bounds on sizes: far above any system the tool is meant for, and low enough that a typing slip
+# (1e9 cores) is an error here rather than a run that fills the memory. Time and memory of a run
+# are checked against the budget (sim/budget.py) before it starts.
+MAX_NODES = 1_000        # servers of one kind
+MAX_SLOTS = 100_000      # cores, workers, connections, queue places of one server
+MAX_MS = 3.6e6           # one service time or delay: an hour
 
 class Dist(Strict):
     """A service or delay time. mean_ms everywhere; cv (std/mean) for lognormal and gamma."""
     dist: Literal["deterministic", "exponential", "lognormal", "gamma", "empirical"]
-    mean_ms: Optional[float] = Field(default=None, ge=0)
-    cv: Optional[PositiveFloat] = None
-    file: Optional[str] = None  # empirical: a text file of samples in ms, or a calibration JSON
-    key: Optional[str] = None   # empirical from JSON: dotted path to a list of samples in ms
+    mean_ms: Optional[float] = Field(default=None, ge=0, le=MAX_MS)
+    cv: Optional[float] = Field(default=None, gt=0, le=100)
+    # empirical: a text file of samples in ms, or a calibration JSON (relative to the scenario file)
+    file: Optional[str] = Field(default=None, min_length=1, max_length=4096)
+    key: Optional[str] = Field(default=None, max_length=400)  # empirical from JSON: dotted path to a list of samples in ms
 
     @model_validator(mode="after")
     def _complete(self):
         if self.dist == "empirical":
             if not self.file:
-                raise ValueError("empirical needs 'file' (samples in ms)")
+                raise FieldError(("file",), "empirical needs 'file' (samples in ms)")
         elif self.mean_ms is None:
-            raise ValueError(f"{self.dist} needs 'mean_ms'")
+            raise FieldError(("mean_ms",), f"{self.dist} needs 'mean_ms'")
         if self.dist in ("lognormal", "gamma") and self.cv is None:
-            raise ValueError(f"{self.dist} needs 'cv' (standard deviation / mean)")
-        if self.dist == "exponential" and self.mean_ms == 0:
-            raise ValueError("exponential needs mean_ms > 0")
+            raise FieldError(("cv",), f"{self.dist} needs 'cv' (standard deviation / mean)")
+        if self.dist in ("exponential", "lognormal", "gamma") and self.mean_ms == 0:
+            raise FieldError(("mean_ms",), f"{self.dist} needs mean_ms > 0")
         return self
 
 
@@ -39,42 +48,47 @@ def fixed(ms: float) -> Dist:
 
 class RatePoint(Strict):
     at_s: float = Field(ge=0)
-    rate_rps: float = Field(ge=0)
+    rate_rps: float = Field(ge=0, le=1e7)
 
 
 class Arrivals(Strict):
     """constant: Poisson at rate_rps. piecewise: rate interpolated linearly between points.
     diurnal: a day of daily_users x requests_per_user, shaped by 24 hourly weights."""
     kind: Literal["constant", "piecewise", "diurnal"] = "constant"
-    rate_rps: Optional[float] = Field(default=None, ge=0)
-    points: Optional[list[RatePoint]] = None
-    daily_users: Optional[PositiveInt] = None
+    rate_rps: Optional[float] = Field(default=None, ge=0, le=1e7)
+    points: Optional[list[RatePoint]] = Field(default=None, min_length=1, max_length=5_000)
+    daily_users: Optional[int] = Field(default=None, gt=0, le=10**10)
     # doc: 1,200 writes/s on average x 86,400 s / 5M daily users = 20.7 requests per user
-    requests_per_user: PositiveFloat = 20.736
+    requests_per_user: float = Field(default=20.736, gt=0, le=1e6)
     hourly_profile: Optional[list[float]] = None
 
     @model_validator(mode="after")
     def _complete(self):
         need = {"constant": "rate_rps", "piecewise": "points", "diurnal": "daily_users"}[self.kind]
         if getattr(self, need) is None:
-            raise ValueError(f"arrivals of kind {self.kind} need '{need}'")
-        if self.kind == "piecewise" and self.points[0].at_s != 0:
-            raise ValueError("piecewise points must start at at_s: 0")
+            raise FieldError((need,), f"arrivals of kind {self.kind} need '{need}'")
+        if self.kind == "piecewise":
+            if self.points[0].at_s != 0:
+                raise FieldError(("points", 0, "at_s"), "piecewise points must start at at_s: 0")
+            for i in range(1, len(self.points)):
+                if self.points[i].at_s < self.points[i - 1].at_s:
+                    raise FieldError(("points", i, "at_s"), "piecewise points must be in time order")
         if self.kind == "diurnal":
             prof = self.hourly_profile
             if prof is None or len(prof) != 24 or min(prof) < 0 or sum(prof) <= 0:
-                raise ValueError("diurnal needs hourly_profile: 24 non-negative weights")
+                raise FieldError(("hourly_profile",), "diurnal needs hourly_profile: 24 non-negative "
+                                                      "weights, not all 0")
         return self
 
 
 class Operation(Strict):
     """One kind of page request: app CPU, then its calls to the session store and the database."""
     cpu: Dist = fixed(1.0)  # assumption: 1 ms of app CPU per request
-    session_commands: int = Field(default=4, ge=0)  # doc: the 4-command session pipeline
+    session_commands: int = Field(default=4, ge=0, le=1000)  # doc: the 4-command session pipeline
     pipelined: bool = True  # False: one round trip per command
     session_write: bool = True  # counts as a session write; a DB UPDATE in db_fleet
-    db_reads: int = Field(default=0, ge=0)   # business-data reads (PostgreSQL)
-    db_writes: int = Field(default=0, ge=0)  # business-data writes (PostgreSQL primary)
+    db_reads: int = Field(default=0, ge=0, le=1000)   # business-data reads (PostgreSQL)
+    db_writes: int = Field(default=0, ge=0, le=1000)  # business-data writes (PostgreSQL primary)
 
 
 def _default_operations() -> dict[str, Operation]:
@@ -92,19 +106,20 @@ def _default_operations() -> dict[str, Operation]:
 
 
 class Sessions(Strict):
-    session_ttl_s: PositiveFloat = 3600      # doc
-    cart_ttl_s: PositiveFloat = 86400        # doc
-    max_sessions: PositiveInt = 10_000_000   # book: keep the most recent 10M sessions
-    visit_duration_s: float = Field(default=600, ge=0)  # assumption: a 10-minute visit
+    session_ttl_s: float = Field(default=3600, gt=0, le=1e9)      # doc
+    cart_ttl_s: float = Field(default=86400, gt=0, le=1e9)        # doc
+    max_sessions: int = Field(default=10_000_000, gt=0, le=10**12)  # book: keep the most recent 10M sessions
+    visit_duration_s: float = Field(default=600, ge=0, le=1e9)  # assumption: a 10-minute visit
     cart_fraction: float = Field(default=0.2, ge=0, le=1)  # assumption: sessions with a cart
 
 
 class Workload(Strict):
     arrivals: Arrivals
     # login: doc 58 new sessions/s over 1,200 writes/s = 4.8%; the rest is an assumption
-    mix: dict[str, float] = {"session_update": 0.742, "login": 0.048, "item_view": 0.15,
-                             "cart_update": 0.05, "checkout": 0.01, "read_only": 0.0}
-    operations: dict[str, Operation] = Field(default_factory=_default_operations)
+    mix: dict[str, float] = Field(default={"session_update": 0.742, "login": 0.048, "item_view": 0.15,
+                                           "cart_update": 0.05, "checkout": 0.01, "read_only": 0.0},
+                                  min_length=1, max_length=100)
+    operations: dict[str, Operation] = Field(default_factory=_default_operations, max_length=100)
     sessions: Sessions = Sessions()
 
     @field_validator("operations", mode="before")
@@ -123,17 +138,20 @@ class Workload(Strict):
     def _mix(self):
         unknown = sorted(set(self.mix) - set(self.operations))
         if unknown:
-            raise ValueError(f"mix names unknown operations {unknown}; "
+            raise FieldError(("mix", unknown[0]), f"mix names unknown operations {unknown}; "
                              f"expected names from: {sorted(self.operations)}")
-        if any(v < 0 for v in self.mix.values()) or abs(sum(self.mix.values()) - 1) > 1e-6:
-            raise ValueError("mix fractions must be >= 0 and sum to 1")
+        negative = [k for k, v in self.mix.items() if not v >= 0]
+        if negative:
+            raise FieldError(("mix", negative[0]), "mix fractions must be >= 0 and sum to 1")
+        if not abs(sum(self.mix.values()) - 1) <= 1e-6:
+            raise FieldError(("mix",), "mix fractions must be >= 0 and sum to 1")
         return self
 
 
 class LoadBalancers(Strict):
-    count: PositiveInt = 2  # doc: a pair behind a floating IP; one active
+    count: int = Field(default=2, gt=0, le=MAX_NODES)  # doc: a pair behind a floating IP; one active
     balance: Literal["roundrobin", "leastconn"] = "roundrobin"  # doc
-    maxconn: PositiveInt = 4096            # doc: HAProxy global maxconn
+    maxconn: int = Field(default=4096, gt=0, le=10 * MAX_SLOTS)  # doc: HAProxy global maxconn
     timeout_connect_s: PositiveFloat = 5   # doc
     timeout_server_s: PositiveFloat = 50   # doc
     # HAProxy: "timeout queue" unset falls back to "timeout connect"
@@ -148,25 +166,27 @@ class LoadBalancers(Strict):
 
 
 class AppServers(Strict):
-    count: PositiveInt = 4   # doc: 4 at the start, auto-scaled 3-20
-    cores: PositiveInt = 4   # assumption: 4 vCPU per server
-    workers: Optional[PositiveInt] = None  # default 2 x cores + 1: gunicorn's recommendation
-    max_queue: int = Field(default=2048, ge=0)  # gunicorn backlog default
-    min_count: PositiveInt = 3   # doc
-    max_count: PositiveInt = 20  # doc
+    count: int = Field(default=4, gt=0, le=MAX_NODES)   # doc: 4 at the start, auto-scaled 3-20
+    cores: int = Field(default=4, gt=0, le=1024)    # assumption: 4 vCPU per server
+    # default 2 x cores + 1: gunicorn's recommendation
+    workers: Optional[int] = Field(default=None, gt=0, le=MAX_SLOTS)
+    max_queue: int = Field(default=2048, ge=0, le=10 * MAX_SLOTS)  # gunicorn backlog default
+    min_count: int = Field(default=3, gt=0, le=MAX_NODES)   # doc
+    max_count: int = Field(default=20, gt=0, le=MAX_NODES)  # doc
 
     @model_validator(mode="after")
     def _resolve(self):
         if self.workers is None:
             self.workers = 2 * self.cores + 1
         if not self.min_count <= self.count <= self.max_count:
-            raise ValueError("expected min_count <= count <= max_count")
+            raise FieldError(("count",), f"expected min_count <= count <= max_count, got "
+                             f"{self.min_count} <= {self.count} <= {self.max_count}")
         return self
 
 
 class Redis(Strict):
-    replicas: int = Field(default=2, ge=0)   # doc
-    sentinels: int = Field(default=3, ge=0)  # doc
+    replicas: int = Field(default=2, ge=0, le=100)   # doc
+    sentinels: int = Field(default=3, ge=0, le=100)  # doc
     # doc "100,000+ ops/s": 10 us per single-command round trip = 8 us + 2 us per command
     roundtrip_service: Dist = fixed(0.008)
     command_service: Dist = fixed(0.002)
@@ -179,7 +199,7 @@ class Redis(Strict):
 
 class Database(Strict):
     """A PostgreSQL server: `connections` in parallel, each write or read a service time."""
-    connections: PositiveInt = 20  # doc: ThreadedConnectionPool(1, 20) to the master
+    connections: int = Field(default=20, gt=0, le=MAX_SLOTS)  # doc: ThreadedConnectionPool(1, 20) to the master
     # doc: 10-50 ms per write, 2,000 writes/s per server = 20 connections / 10 ms
     write_service: Dist = Dist(dist="lognormal", mean_ms=10, cv=0.5)
     read_service: Dist = Dist(dist="lognormal", mean_ms=2, cv=0.5)  # doc: ~10,000 reads/s
@@ -187,12 +207,12 @@ class Database(Strict):
 
 
 class Postgres(Database):
-    replicas: int = Field(default=2, ge=0)  # doc: one for reads, one for analytics
-    read_replicas: int = Field(default=1, ge=0)  # doc: replica 2 serves analytics only
+    replicas: int = Field(default=2, ge=0, le=100)  # doc: one for reads, one for analytics
+    read_replicas: int = Field(default=1, ge=0, le=100)  # doc: replica 2 serves analytics only
 
 
 class DbFleet(Database):
-    servers: PositiveInt = 10  # doc: 10 servers "to handle the peak"
+    servers: int = Field(default=10, gt=0, le=MAX_NODES)  # doc: 10 servers "to handle the peak"
 
 
 class Network(Strict):
@@ -223,7 +243,7 @@ NODE_KINDS = ("load_balancer", "app_server", "redis_master", "redis_replica", "r
 
 class Cost(Strict):
     # a price file of data/prices/ by name, or a .yaml path relative to the scenario file
-    prices: str = "doc-ha"
+    prices: str = Field(default="doc-ha", pattern=FILE_OR_NAME)
     overrides_usd_per_month: dict[str, float] = {}
     include_fixed: bool = True
 
@@ -232,38 +252,43 @@ class Cost(Strict):
     def _known_kinds(cls, overrides):
         unknown = sorted(set(overrides) - set(NODE_KINDS))
         if unknown:
-            raise ValueError(f"unknown node kind(s) {unknown}; expected names from: {', '.join(NODE_KINDS)}")
-        if any(v < 0 for v in overrides.values()):
-            raise ValueError("prices must be >= 0")
+            raise FieldError((unknown[0],), f"unknown node kind(s) {unknown}; expected names from: "
+                                            f"{', '.join(NODE_KINDS)}")
+        negative = [k for k, v in overrides.items() if v < 0]
+        if negative:
+            raise FieldError((negative[0],), "prices must be >= 0")
         return overrides
 
 
 class Simulation(Strict):
-    duration_s: PositiveFloat = 60
+    duration_s: float = Field(default=60, gt=0, le=1e8)  # the budget guard bounds the run itself
     warmup_s: float = Field(default=10, ge=0)
-    replications: PositiveInt = 5  # a confidence interval needs two at least
+    replications: int = Field(default=5, gt=0, le=100_000)  # a confidence interval needs two at least
     # more replications, in batches of `replications`, while a judged verdict is uncertain, up to
-    # max_replications; unset: on for a failure matrix, off otherwise
+    # max_replications (unset: 20, or `replications` if more); unset: on for a failure matrix
     until_decided: Optional[bool] = None
-    max_replications: PositiveInt = 20
-    seed: int = Field(default=1, ge=0)
+    max_replications: Optional[int] = Field(default=None, gt=0, le=100_000)
+    seed: int = Field(default=1, ge=0, lt=2 ** 63)
     # fast: the request path compiled (sim.fast); reference: a SimPy process per request
     engine: Literal["fast", "reference"] = "fast"
 
     @model_validator(mode="after")
     def _window(self):
+        if self.max_replications is None:
+            self.max_replications = max(20, self.replications)
         if self.max_replications < self.replications:
-            raise ValueError(f"max_replications ({self.max_replications}) must be at least "
-                             f"replications ({self.replications})")
+            raise FieldError(("max_replications",), f"max_replications ({self.max_replications}) must "
+                             f"be at least replications ({self.replications})")
         if self.warmup_s >= self.duration_s:
-            raise ValueError(f"warmup_s ({self.warmup_s:g} s) must be shorter than duration_s "
+            raise FieldError(("warmup_s",), f"warmup_s ({self.warmup_s:g} s) must be shorter than duration_s "
                              f"({self.duration_s:g} s)")
         return self
 
 
 class Scenario(Strict):
-    name: str
-    description: str = ""
+    # a name, not a path: reports/<name>/ is where its report goes
+    name: str = Field(pattern=NAME)
+    description: str = Field(default="", max_length=10_000)
     base: Optional[str] = None  # another scenario file this one overrides, merged before loading
     architecture: Literal["db_fleet", "redis_single", "redis_ha"]
     workload: Workload
@@ -279,11 +304,12 @@ class Scenario(Strict):
     @classmethod
     def _architecture_defaults(cls, data):
         """An architecture brings its nodes with their defaults unless the file sets them (or null)."""
-        if not isinstance(data, dict) or not isinstance(data.get("topology", {}), dict):
+        if not isinstance(data, dict) or not isinstance(data.get("topology", {}), (dict, type(None))):
             return data
+        architecture = data.get("architecture")
         defaults = {"redis_ha": {"redis": {}, "postgres": {}},
                     "redis_single": {"redis": {"replicas": 0, "sentinels": 0}, "postgres": {}},
-                    "db_fleet": {"db_fleet": {}}}.get(data.get("architecture"), {})
+                    "db_fleet": {"db_fleet": {}}}.get(architecture if isinstance(architecture, str) else "", {})
         topology = dict(data.get("topology") or {})
         for key, value in defaults.items():
             topology.setdefault(key, value)
@@ -293,37 +319,60 @@ class Scenario(Strict):
     def _consistent(self):
         t = self.topology
         if self.architecture == "db_fleet" and t.db_fleet is None:
-            raise ValueError("architecture db_fleet needs topology.db_fleet")
+            raise FieldError(("topology", "db_fleet"), "architecture db_fleet needs topology.db_fleet")
         if self.architecture != "db_fleet":
             if t.redis is None:
-                raise ValueError(f"architecture {self.architecture} needs topology.redis")
+                raise FieldError(("topology", "redis"), f"architecture {self.architecture} needs topology.redis")
             if t.db_fleet is not None:
-                raise ValueError("topology.db_fleet is only for architecture db_fleet")
+                raise FieldError(("topology", "db_fleet"), "topology.db_fleet is only for architecture db_fleet")
         if self.architecture == "redis_single" and (t.redis.replicas or t.redis.sentinels):
-            raise ValueError("redis_single has no replicas and no sentinels")
+            raise FieldError(("topology", "redis", "replicas" if t.redis.replicas else "sentinels"),
+                             "redis_single has no replicas and no sentinels")
         if self.architecture == "redis_ha" and not (t.redis.replicas and t.redis.sentinels):
-            raise ValueError("redis_ha needs redis.replicas >= 1 and redis.sentinels >= 1")
-        needs_db = any(self.workload.operations[n].db_reads or self.workload.operations[n].db_writes
-                       for n, f in self.workload.mix.items() if f > 0)
+            raise FieldError(("topology", "redis", "sentinels" if t.redis.replicas else "replicas"),
+                             "redis_ha needs redis.replicas >= 1 and redis.sentinels >= 1")
+        needs_db = [n for n, f in self.workload.mix.items() if f > 0 and
+                    (self.workload.operations[n].db_reads or self.workload.operations[n].db_writes)]
         if needs_db and t.postgres is None and t.db_fleet is None:
-            raise ValueError("operations with db_reads/db_writes need topology.postgres")
+            raise FieldError(("workload", "mix", needs_db[0]),
+                             "operations with db_reads/db_writes need topology.postgres")
         if t.postgres and t.postgres.read_replicas > t.postgres.replicas:
-            raise ValueError("postgres.read_replicas cannot exceed postgres.replicas")
+            raise FieldError(("topology", "postgres", "read_replicas"),
+                             "postgres.read_replicas cannot exceed postgres.replicas")
+        components = set(self.components())
+        seen: dict[str, int] = {}
         for i, failure in enumerate(self.failures):
-            if failure.component not in self.components():
-                raise ValueError(f"failures[{i}].component {failure.component!r} is not in this "
-                                 f"architecture; expected one of: {', '.join(self.components())}")
+            if failure.component not in components:
+                raise FieldError(("failures", i, "component"),
+                                 f"{failure.component!r} is not in this architecture; expected one "
+                                 f"of: {self.components_text()}")
             if failure.at_s >= self.simulation.duration_s:
-                raise ValueError(f"failures[{i}].at_s must fall inside simulation.duration_s")
+                raise FieldError(("failures", i, "at_s"), "a failure must fall inside simulation.duration_s")
+            key = slug(failure.name)
+            if not key:
+                raise FieldError(("failures", i, "name"), "a failure's name needs a letter or a digit")
+            if key in seen:
+                raise FieldError(("failures", i, "name"), f"failures {seen[key]} and {i} have the same "
+                                 "name (their plots would share a file); name each failure apart")
+            seen[key] = i
         return self
+
+    def _counts(self) -> dict[str, int]:
+        t = self.topology
+        return {"lb": t.load_balancers.count, "app": t.app_servers.count,
+                "redis": 1 + t.redis.replicas if t.redis else 0,
+                "pg": 1 + t.postgres.replicas if t.postgres else 0,
+                "db": t.db_fleet.servers if t.db_fleet else 0}
+
+    def _roles(self) -> list[str]:
+        t = self.topology
+        return [c for c in COMPONENTS if not (c.startswith("redis") and not t.redis)
+                and not (c == "pg_primary" and not t.postgres)]
+
+    def components_text(self) -> str:
+        return ", ".join(self._roles() + [f"{k}-1" if n == 1 else f"{k}-1..{k}-{n}"
+                                          for k, n in self._counts().items() if n])
 
     def components(self) -> list[str]:
         """What can fail here: roles, then nodes by name."""
-        t = self.topology
-        counts = {"lb": t.load_balancers.count, "app": t.app_servers.count,
-                  "redis": 1 + t.redis.replicas if t.redis else 0,
-                  "pg": 1 + t.postgres.replicas if t.postgres else 0,
-                  "db": t.db_fleet.servers if t.db_fleet else 0}
-        roles = [c for c in COMPONENTS if not (c.startswith("redis") and not t.redis)
-                 and not (c == "pg_primary" and not t.postgres)]
-        return roles + [f"{kind}-{i + 1}" for kind, n in counts.items() for i in range(n)]
+        return self._roles() + [f"{kind}-{i + 1}" for kind, n in self._counts().items() for i in range(n)]

@@ -4,13 +4,81 @@ Defaults are the products' own unless the design document gives a figure ("doc")
 """
 from __future__ import annotations
 
+import re
+import typing
+from functools import lru_cache
 from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 
+class FieldError(ValueError):
+    """A model validator's error about one of its fields (or a field below it): `loc` is that
+    field's path from the model, so the message can name the field and its line."""
+
+    def __init__(self, loc, message: str):
+        super().__init__(message)
+        self.loc = tuple(loc)
+
+
+@lru_cache(maxsize=None)
+def _numeric_fields(cls) -> dict[str, str]:
+    """The fields of `cls` that hold numbers: name -> 'one', 'list' or 'dict' (of numbers)."""
+    out = {}
+    for name, field in cls.model_fields.items():
+        ann = field.annotation
+        if typing.get_origin(ann) is typing.Union:
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            ann = args[0] if len(args) == 1 else None
+        origin, args = typing.get_origin(ann), typing.get_args(ann)
+        if ann in (int, float):
+            out[name] = "one"
+        elif origin is list and args and args[0] in (int, float):
+            out[name] = "list"
+        elif origin is dict and len(args) == 2 and args[1] in (int, float):
+            out[name] = "dict"
+    return out
+
+
+def _not_a_number(value):
+    """A boolean where a number is meant, turned into the text the file wrote, so that the
+    number's own check refuses it at its field (pydantic would take true for 1)."""
+    return str(value).lower() if isinstance(value, bool) else value
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # NaN and infinities are refused wherever a number is meant; unknown fields too
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data):
+        if not isinstance(data, dict):
+            return data
+        fields = _numeric_fields(cls)
+        if not any(k in data for k in fields):
+            return data
+        data = dict(data)
+        for name, shape in fields.items():
+            if name not in data:
+                continue
+            value = data[name]
+            if shape == "one":
+                data[name] = _not_a_number(value)
+            elif shape == "list" and isinstance(value, list):
+                data[name] = [_not_a_number(v) for v in value]
+            elif shape == "dict" and isinstance(value, dict):
+                data[name] = {k: _not_a_number(v) for k, v in value.items()}
+        return data
+
+
+NAME = r"^\w[\w.-]{0,99}$"  # a name: letters, digits, '_', '.', '-'; never a path
+FILE_OR_NAME = r"^(\w[\w.-]{0,99}|[^\x00]{1,4096}\.yaml)$"  # a name, or a path to a .yaml file
+
+
+def slug(name: str) -> str:
+    """A name as it appears in a file name: incident-<slug>.png."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 COMPONENTS = ("lb_active", "app_server", "redis_master", "redis_all", "pg_primary", "all")
@@ -18,7 +86,7 @@ COMPONENTS = ("lb_active", "app_server", "redis_master", "redis_all", "pg_primar
 
 class Failure(Strict):
     """One failure: a component (a role, or a node by name such as app-2) fails at at_s."""
-    name: str
+    name: str = Field(min_length=1, max_length=100)
     component: str  # a role from COMPONENTS or a node name
     kind: Literal["crash", "hang", "partition", "slow"] = "crash"
     at_s: float = Field(ge=0)
@@ -142,13 +210,13 @@ class Mechanisms(Strict):
 class Incidents(Strict):
     """How incidents are measured and priced."""
     matrix: bool = False  # True: each failure runs alone (the failure matrix); False: all together
-    claims: str = "doc-failure-matrix"  # data/claims/<name>.yaml or a .yaml path
+    claims: str = Field(default="doc-failure-matrix", pattern=FILE_OR_NAME)  # data/claims/<name>.yaml or a .yaml path
     revenue_usd_per_hour: float = Field(default=50_000, ge=0)  # doc
     rto_sustain_s: PositiveFloat = 10  # back within objectives for this long counts as recovered
-    bin_s: PositiveFloat = 0.1         # time resolution of downtime and RTO
+    bin_s: float = Field(default=0.1, ge=0.01, le=1)  # time resolution of downtime and RTO
 
     @model_validator(mode="after")
     def _bins_fill_seconds(self):
-        if abs(1 / self.bin_s - round(1 / self.bin_s)) > 1e-9:
-            raise ValueError("bin_s must divide a second evenly (0.1, 0.2, 0.25, 0.5, 1)")
+        if self.bin_s > 1 or abs(1 / self.bin_s - round(1 / self.bin_s)) > 1e-9:
+            raise FieldError(("bin_s",), "bin_s must divide a second evenly (0.1, 0.2, 0.25, 0.5, 1)")
         return self

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -24,20 +25,83 @@ class Streams:
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed, spawn_key=key)))
 
 
-@lru_cache(maxsize=64)
-def empirical_samples(file: str, key: str | None) -> np.ndarray:
-    """Samples in seconds, from a text file of ms values or a JSON file at a dotted key."""
-    path = Path(file)
-    if path.suffix == ".json":
-        node = json.loads(path.read_text())
-        for part in (key or "").split(".") if key else []:
+SAMPLE_LIMITS = {"file_bytes": 32 << 20, "samples": 1_000_000, "max_ms": 3.6e6}
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a number of ms")
+
+
+def _samples_from_json(text: str, key: str | None) -> list:
+    node = json.loads(text, parse_constant=_reject_constant)
+    walked = []
+    for part in key.split(".") if key else []:
+        walked.append(part)
+        if isinstance(node, dict) and part in node:
             node = node[part]
-        values = np.asarray(node, dtype=float)
-    else:
-        values = np.loadtxt(path, dtype=float, ndmin=1)
-    if values.size == 0 or np.any(values < 0):
-        raise ValueError(f"{file}: expected non-negative samples in ms")
-    return values / 1000.0
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise ValueError(f"no key {'.'.join(walked)!r} in the file")
+    if isinstance(node, dict) and isinstance(node.get("samples"), list):
+        node = node["samples"]  # a calibration entry: {"mean": ..., "samples": [...]}
+    if not isinstance(node, list):
+        raise ValueError(f"expected a list of samples in ms at key {key or '(top level)'!r}, "
+                         f"found a {type(node).__name__}")
+    return node
+
+
+def _samples_from_text(text: str) -> list:
+    values = []
+    for number, line in enumerate(text.splitlines(), 1):
+        for token in line.split("#", 1)[0].replace(",", " ").split():
+            try:
+                values.append(float(token))
+            except ValueError:
+                raise ValueError(f"line {number}: {token[:40]!r} is not a number of ms") from None
+            if len(values) > SAMPLE_LIMITS["samples"]:
+                raise ValueError(f"more than {SAMPLE_LIMITS['samples']:,} samples")
+    return values
+
+
+@lru_cache(maxsize=64)
+def _read_samples(file: str, key: str | None, mtime_ns: int) -> np.ndarray:
+    from sim.yamlio import decode, read_bytes
+    path = Path(file)
+    text = decode(read_bytes(path, SAMPLE_LIMITS["file_bytes"], "sample file"), path)
+    values = _samples_from_json(text, key) if path.suffix == ".json" else _samples_from_text(text)
+    if len(values) > SAMPLE_LIMITS["samples"]:
+        raise ValueError(f"more than {SAMPLE_LIMITS['samples']:,} samples")
+    if not values:
+        raise ValueError("no samples")
+    bad = next((v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))
+                or not 0 <= v <= SAMPLE_LIMITS["max_ms"]), None)  # NaN and inf fail too
+    if bad is not None:
+        raise ValueError(f"expected finite samples in ms between 0 and {SAMPLE_LIMITS['max_ms']:g}, "
+                         f"found {str(bad)[:40]!r}")
+    return np.asarray(values, dtype=float) / 1000.0
+
+
+def empirical_samples(file: str, key: str | None, where=None) -> np.ndarray:
+    """Samples in seconds, from a text file of ms values (whitespace, commas, # comments) or a
+    JSON file at a dotted key. A regular file of at most 32 MB holding at most 1M finite
+    samples between 0 and an hour; else InputError naming `where` (file, line, field) when
+    given, the sample file otherwise."""
+    from sim.errors import printable
+    from sim.yamlio import InputError
+    where = where or (file, None, "")
+    try:
+        mtime = os.stat(file).st_mtime_ns
+    except (OSError, ValueError):
+        mtime = 0
+    try:
+        return _read_samples(file, key, mtime)
+    except InputError as exc:
+        raise InputError(*where, f"cannot read samples in ms from {printable(file)}: "
+                                 f"{exc.message}") from None
+    except (ValueError, RecursionError) as exc:
+        at = f" at key {key}" if key else ""
+        raise InputError(*where, f"cannot read samples in ms from {printable(file)}{at}: {exc}") from None
 
 
 def draw(dist: Dist, rng: np.random.Generator, n: int) -> np.ndarray:

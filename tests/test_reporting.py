@@ -240,13 +240,14 @@ def no_plots(monkeypatch):
 
 
 def test_writer_refuses_another_scenarios_directory(report, tmp_path, no_plots):
-    writer.write_report(report, tmp_path)
-    with pytest.raises(OutputError, match=f"{tmp_path} holds the report of scenario peak; "
+    out = tmp_path / "out"
+    writer.write_report(report, out)
+    with pytest.raises(OutputError, match=f"{out} holds the report of 'peak'; "
                                           "use --out to choose another directory"):
-        writer.write_report(renamed(report, "db-fleet"), tmp_path)
-    assert json.loads((tmp_path / "report.json").read_text())["scenario"]["name"] == "peak"
-    writer.write_report(renamed(report, "db-fleet"), tmp_path, force=True)
-    assert json.loads((tmp_path / "report.json").read_text())["scenario"]["name"] == "db-fleet"
+        writer.write_report(renamed(report, "db-fleet"), out)
+    assert json.loads((out / "report.json").read_text())["scenario"]["name"] == "peak"
+    writer.write_report(renamed(report, "db-fleet"), out, force=True)
+    assert json.loads((out / "report.json").read_text())["scenario"]["name"] == "db-fleet"
 
 
 def test_writer_refreshes_the_same_scenario(report, tmp_path, no_plots):
@@ -256,9 +257,9 @@ def test_writer_refreshes_the_same_scenario(report, tmp_path, no_plots):
     assert json.loads((tmp_path / "report.json").read_text())["seed"] == 99
 
 
-def test_writer_refuses_an_unreadable_report_json(report, tmp_path, no_plots):
+def test_writer_refuses_a_directory_without_its_marker(report, tmp_path, no_plots):
     (tmp_path / "report.json").write_text("not json")
-    with pytest.raises(OutputError, match="not a readable report"):
+    with pytest.raises(OutputError, match="files that are not a sessionsim report"):
         writer.write_report(report, tmp_path)
 
 
