@@ -4,6 +4,8 @@ A small app tier makes the rules bite at low load: servers of 1 core and 10 ms o
 carry 100 requests/s each. Rules are evaluated every 10 s over the last 10 s."""
 import pytest
 
+from sim.engine import app_servers_billed
+
 from sim.runner import engine
 from sim.scenario import load
 from sim.schema import Scenario
@@ -33,8 +35,9 @@ def test_scale_up_after_two_minutes_of_high_cpu_then_boot_and_health_checks():
     """270 req/s on 3 servers: CPU 90% > 80% from the start. The alarm has held 120 s at the
     evaluation at t = 120 s: app-4 is launched then, boots for 90 s (up at 210 s), and HAProxy's
     checks (inter 2 s, rise 2) put it in rotation within [212, 214) s. With 4 servers CPU falls
-    to 67.5%: no second launch, and none while cooling down. Billed: 3 servers until 120 s, 4
-    after, averaged over the 240 s run = 3.5."""
+    to 67.5%: no second launch, and none while cooling down. Billed per month: a 240 s run is not
+    a month, so the 3 servers it starts with; the same series over a day would bill its average,
+    3 servers until 120 s and 4 after = 3.5."""
     raw = run_replication(tier(270, 3, 240), 0)
     log = events(raw)
     assert log[0][0] == pytest.approx(120.0) and "scale up (cpu alarm): launching app-4" in log[0][1]
@@ -42,7 +45,9 @@ def test_scale_up_after_two_minutes_of_high_cpu_then_boot_and_health_checks():
     assert len(log) == 2
     joined = [t for t, text in events(raw, "haproxy") if text == "app-4 in rotation"]
     assert len(joined) == 1 and 212.0 <= joined[0] < 214.0
-    assert raw["price_kinds"]["app_server"] == pytest.approx(3.5, abs=1 / 240)
+    assert raw["price_kinds"]["app_server"] == 3
+    series = raw["series"]["app_servers"]
+    assert app_servers_billed(series, 0, 86_400) == pytest.approx(3.5, abs=1 / 240)
     assert raw["nodes"]["app-4"]["throughput_rps"] > 0 and raw["nodes"]["app-5"]["throughput_rps"] == 0
 
 
