@@ -158,7 +158,7 @@ def main() -> int:
             print(f"{name}: {dict(tally.counts[name])}", flush=True)
         cli = run_cli(tally, args.cli)
     kinds = ("error", "valid", "traceback", "hang", "unclean error")
-    print(f"\n| source | files | clean errors | valid | tracebacks | hangs | unclean errors |")
+    print("\n| source | files | clean errors | valid | tracebacks | hangs | unclean errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     total: collections.Counter = collections.Counter()
     for source, counts in tally.counts.items():

@@ -1,7 +1,32 @@
 """Scenarios built in code for the tests: one tier made an exact textbook queue."""
 from __future__ import annotations
 
+import copy
+import json
+import textwrap
+from pathlib import Path
+
 from sim.schema import Scenario
+
+SAMPLE_REPORT = Path(__file__).parent / "data" / "sample-report.json"  # peak.yaml, 8 s, 5 replications
+TINY = textwrap.dedent("""\
+    name: tiny
+    architecture: redis_ha
+    workload:
+      arrivals:
+        kind: constant
+        rate_rps: 100
+    """)  # the smallest valid scenario file
+
+
+def sample_report() -> dict:
+    return json.loads(SAMPLE_REPORT.read_text())
+
+
+def renamed(report: dict, name: str) -> dict:
+    other = copy.deepcopy(report)
+    other["scenario"]["name"] = name
+    return other
 
 ZERO = {"dist": "deterministic", "mean_ms": 0}
 

@@ -1,10 +1,8 @@
 """Hostile scenario files: each gets one line naming the file, the line, the field and what was
 expected, exit 2, quickly; never a traceback, a hang, or a run of nonsense."""
-import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -12,15 +10,9 @@ import pytest
 
 import simulate
 from sim.yamlio import LIMITS
+from tests.helpers import TINY
 
-GOOD = textwrap.dedent("""\
-    name: tiny
-    architecture: redis_ha
-    workload:
-      arrivals:
-        kind: constant
-        rate_rps: 100
-    """)
+GOOD = TINY
 ROOT = Path(__file__).resolve().parent.parent
 
 

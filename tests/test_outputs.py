@@ -12,6 +12,7 @@ import pytest
 import simulate
 from reporting import writer
 from reporting.writer import MARKER, OutputError
+from tests.helpers import renamed, sample_report
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "data" / "sample-report.json"
@@ -26,13 +27,7 @@ TINY = textwrap.dedent("""\
 
 @pytest.fixture
 def report() -> dict:
-    return json.loads(SAMPLE.read_text())
-
-
-def renamed(report: dict, name: str) -> dict:
-    other = copy.deepcopy(report)
-    other["scenario"]["name"] = name
-    return other
+    return sample_report()
 
 
 @pytest.fixture

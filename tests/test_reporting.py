@@ -1,7 +1,6 @@
 """The reporting package against a real (short) report of scenarios/peak.yaml."""
 from __future__ import annotations
 
-import copy
 import json
 import math
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from reporting import compare, fmt, incidents, jsontext, markdown, plots, terminal, writer
 from reporting.writer import OutputError
+from tests.helpers import renamed, sample_report
 
 SAMPLE = Path(__file__).parent / "data" / "sample-report.json"
 MATRIX = Path(__file__).parent / "data" / "sample-matrix-report.json"  # 2 failures, 40 s
@@ -20,13 +20,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture
 def report() -> dict:
-    return json.loads(SAMPLE.read_text())
-
-
-def renamed(report: dict, name: str) -> dict:
-    other = copy.deepcopy(report)
-    other["scenario"]["name"] = name
-    return other
+    return sample_report()
 
 
 def assert_png(path: Path):

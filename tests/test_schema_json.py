@@ -2,7 +2,6 @@
 (with `base:` an override needs only its name), and bad files the tool refuses it refuses too,
 where JSON Schema can say why (sums, NaN and checks across fields are the loader's alone)."""
 import json
-import textwrap
 from pathlib import Path
 
 import jsonschema
@@ -10,19 +9,13 @@ import pytest
 
 import simulate
 from sim.yamlio import parse_yaml
+from tests.helpers import TINY
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "scenarios" / "schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
-GOOD = textwrap.dedent("""\
-    name: tiny
-    architecture: redis_ha
-    workload:
-      arrivals:
-        kind: constant
-        rate_rps: 100
-    """)
+GOOD = TINY
 
 BAD = {
     "unknown field": GOOD + "topology:\n  app_servers:\n    cors: 4\n",

@@ -4,15 +4,9 @@ import textwrap
 
 
 import simulate
+from tests.helpers import TINY
 
-GOOD = textwrap.dedent("""\
-    name: tiny
-    architecture: redis_ha
-    workload:
-      arrivals:
-        kind: constant
-        rate_rps: 100
-    """)
+GOOD = TINY
 
 
 def check(tmp_path, capsys, text: str, *expected: str, args=("validate",), name="bad.yaml"):
