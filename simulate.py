@@ -9,6 +9,8 @@
   python simulate.py calibrate --redis URL [--postgres URL] [--out DIR]
   python simulate.py replay --redis URL --calibration FILE [--scenario SCENARIO] [--rate-rps N]
   python simulate.py lab sentinel [SCENARIO] [--kill crash|hang] [--out DIR]
+  python simulate.py availability [SCENARIO] [--matrix-report REPORT.json] [--years N] [--out DIR]
+  python simulate.py claims [--matrix-report REPORT.json] [--calibration FILE] [--out DIR]
 
 Exit status: 0 on success, 2 on invalid input (a one-line message, never a traceback).
 """
@@ -26,7 +28,7 @@ from sim.errors import UserError
 from sim.schema import Scenario
 from sim.yamlio import InputError
 
-SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab", "replay")
+SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab", "replay", "availability", "claims")
 
 
 class UsageError(Exception):
@@ -167,6 +169,10 @@ def main(argv=None) -> int:
         if command in ("calibrate", "lab", "replay"):
             from redis_backend.cli import main as backend_main
             return backend_main(argv)
+        if command in ("availability", "claims"):
+            from sim.ledger import cli
+            handler = {"availability": cli.cmd_availability, "claims": cli.cmd_claims}[command]
+            return handler(argv[1:], _progress("--quiet" in argv))
         handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema}.get(command, cmd_run)
         return handler(argv[1:] if command else argv)
     except (UserError, UsageError) as exc:
