@@ -44,6 +44,7 @@ def _availability_options(parser):
     parser.add_argument("--years", type=int, default=20_000, help="simulated years (default 20,000)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--force", action="store_true", help="replace existing output files")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def cmd_availability(argv, progress=None) -> int:
