@@ -53,7 +53,10 @@ def markdown(result: dict, matrix_source: str, revenue_usd_per_hour: float | Non
              services_table(result), "",
              "The naive product multiplies the availabilities of redundant groups (each up while one "
              "node is): what availability calculators give, failover free. The gap to the simulated "
-             "availability is what failover time costs.", "",
+             "availability is what failover time costs. A second failure before the first is "
+             "repaired is another failover, costed by the matrix's measured row (simulated); every "
+             "node of a kind down at once counts as impaired for the whole overlap (bounded); "
+             "overlapping incidents are added (an upper bound).", "",
              "## The error budget each failure consumes", "", budget_table(result), ""]
     if revenue_usd_per_hour:
         s = result["services"]["overall"]

@@ -40,7 +40,7 @@ def _claim(file, lines, key: str, claim) -> dict:
 
 def load(name: str = "doc-ledger") -> dict:
     """{"file", "runs": {name: {...}}, "settings", "claims": {id: claim}}, checked."""
-    file = Path(name) if name.endswith(".yaml") else CLAIMS_DIR / f"{name}.yaml"
+    file = Path(name) if name.endswith(".yaml") or "/" in name else CLAIMS_DIR / f"{name}.yaml"
     if not file.is_file():
         raise InputError(file, None, "", f"no such ledger file; expected a name in {CLAIMS_DIR} or a .yaml path")
     data, lines = load_yaml(file)

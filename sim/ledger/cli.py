@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sim.errors import UserError
 
-DEFAULT_MATRIX = Path("scenarios/failure-matrix.yaml")
+DEFAULT_MATRIX = Path(__file__).resolve().parents[2] / "scenarios" / "failure-matrix.yaml"
 
 
 class UsageError(UserError):
@@ -103,6 +103,7 @@ def cmd_claims(argv, progress=None) -> int:
     _refuse_overwrite(paths, args.force)
     calibration = _calibration(args.calibration)
     avail, matrix, matrix_source = availability(args, progress)
+    args.out.mkdir(parents=True, exist_ok=True)
     if args.matrix_report is None:
         dump_json(args.out / "failure-matrix.json", matrix)
         matrix_source += f", kept in {args.out / 'failure-matrix.json'} (--matrix-report to reuse it)"
