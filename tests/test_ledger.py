@@ -116,9 +116,14 @@ def test_arithmetic_costs_headroom_and_unsteady_runs():
 def test_calibration_judges_the_capacity_claims():
     calibration = [{"claim": "item_views_20k_capacity", "verdict": "holds", "claimed": ">= 20,000 item views/s",
                     "metric": "item_view_capacity_ops_s", "measured": 31000.0, "unit": "item views/s"}]
+    calibration.append({"claim": "redis_100k_ops_capacity", "verdict": "holds", "claimed": ">= 100,000 commands/s",
+                        "metric": "redis_capacity_commands_s", "measured": 90000.0, "unit": "commands/s"})
     rows = {r["id"]: r for r in _rows(calibration=calibration)}
     assert rows["item-views-20k"]["verdict"] == "holds"
-    assert rows["redis-100k"]["verdict"] == "not judged"
+    assert rows["headroom-16x-calibrated"]["verdict"] == "fails"  # 90,000 / 6,000 = 15x
+    assert "calibrate" in {r["id"]: r for r in _rows()}["headroom-16x-calibrated"]["reason"]
+    assert rows["redis-100k"]["verdict"] == "holds"  # the row says so (verdicts are calibrate's)
+    assert rows["redis-200-bytes"]["verdict"] == "not judged"
 
 
 def test_interval_arithmetic_and_the_whole_interval_rule():

@@ -9,6 +9,10 @@ from __future__ import annotations
 from sim.ledger.expr import Iv, compare, evaluate
 
 
+NEEDS_CALIBRATION = ("needs a real server: run `python simulate.py calibrate --redis URL --postgres URL`, "
+                     "then `claims --calibration calibration/calibration.json`")
+
+
 class Missing(Exception):
     """A figure the claim needs is not in the context; the message says what would provide it."""
 
@@ -51,7 +55,9 @@ def by_expression(judge: dict, context: dict) -> list[dict]:
     scope = {**context.get("prices", {}), **context.get("runs", {}),
              "matrix": {k.replace("-", "_"): v for k, v in context.get("matrix_entries", {}).items()},
              "availability": (context.get("availability") or {}).get("services", {}),
-             "missing": context.get("missing", {})}
+             "calibration": {r["metric"]: r["measured"] for r in context.get("calibration") or []
+                             if r["measured"] is not None},
+             "missing": context.get("missing", {}) | {"calibration": NEEDS_CALIBRATION}}
     reason = _unsteady(context, exprs)
     if reason:
         return [{"verdict": "not judged", "reason": reason}]
@@ -131,8 +137,7 @@ def by_availability(judge: dict, context: dict) -> list[dict]:
 def by_calibration(judge: dict, context: dict) -> list[dict]:
     rows = context.get("calibration")
     if rows is None:
-        return [{"verdict": "not judged", "reason": "needs a real server: run `python simulate.py calibrate "
-                 "--redis URL --postgres URL`, then `claims --calibration calibration/calibration.json`"}]
+        return [{"verdict": "not judged", "reason": NEEDS_CALIBRATION}]
     row = next((r for r in rows if r["claim"] == judge["claim"]), None)
     if row is None or row["verdict"] not in ("holds", "fails"):
         return [{"verdict": "not judged", "reason": f"the calibration does not measure {judge['claim']}"}]
