@@ -28,6 +28,8 @@ def availability(args, progress=None) -> tuple[dict, dict, str]:
     """The availability model of args.scenario's matrix (reused from args.matrix_report)."""
     from sim import availability as model, reliability, scenario as scenario_io
     from sim.ledger.inputs import availability_targets, matrix_report
+    if args.years < 100:
+        raise UsageError("--years: expected at least 100")
     rel = reliability.load(args.reliability)
     matrix, source = matrix_report(args.matrix_report, args.scenario, progress)
     claims = scenario_io.load(args.scenario).incidents.claims
@@ -54,8 +56,6 @@ def cmd_availability(argv, progress=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports/availability"))
     _availability_options(parser)
     args = parser.parse_args(argv)
-    if args.years < 100:
-        raise UsageError("--years: expected at least 100")
     from reporting.availability import markdown
     from reporting.writer import _write_text, dump_json
     paths = [args.out / "availability.json", args.out / "availability.md"]
@@ -87,6 +87,11 @@ def _calibration(path: Path | None) -> list | None:
     return evaluate(read_json(path))
 
 
+def _runs_source(reports: dict, ran: list[str]) -> str:
+    return ", ".join(f"{n} ({r['scenario']['name']}, seed {r['seed']}, {'run now' if n in ran else 'reused'})"
+                     for n, r in reports.items()) or "none"
+
+
 def cmd_claims(argv, progress=None) -> int:
     parser = _Parser(prog="simulate.py claims", description="Judge every claim of the design document.")
     parser.add_argument("--ledger", default="doc-ledger", help="data/claims/ ledger by name, or a .yaml path")
@@ -112,8 +117,7 @@ def cmd_claims(argv, progress=None) -> int:
     result = {"ledger": ledger["file"], "summary": book.summary(rows), "rows": rows, "sources": {
         "matrix": f"{matrix_source} (seed {matrix.get('seed')})",
         "settings": ", ".join(f"{k} {v}" for k, v in ledger["settings"].items()),
-        "runs": ", ".join(f"{n} ({r['scenario']['name']}, seed {r['seed']}, "
-                          f"{'run now' if n in ran else 'reused'})" for n, r in reports.items()),
+        "runs": _runs_source(reports, ran),
         "availability": f"{avail['reliability']}, {avail['years']:,} years, seed {avail['seed']}",
         "calibration": str(args.calibration) if args.calibration else "none"}}
     dump_json(paths[0], result)
