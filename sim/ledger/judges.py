@@ -6,6 +6,8 @@ A judge returns one or more rows {verdict, figure, basis, reason?}; verdicts are
 """
 from __future__ import annotations
 
+import re
+
 from sim.ledger.expr import Iv, compare, evaluate
 
 
@@ -30,9 +32,14 @@ def lookup(context: dict, name: str):
     return node
 
 
+def _names(exprs: list[str], head: str) -> bool:
+    """Does an expression name a figure under `head` (a run)?"""
+    return any(re.search(rf"(?<![\w.]){re.escape(head)}\.", e) for e in exprs)
+
+
 def _unsteady(context: dict, exprs: list[str]) -> str | None:
     for run, report in context.get("runs", {}).items():
-        if any(e.replace(" ", "").find(run + ".") >= 0 for e in exprs) and not report["stability"]["steady"]:
+        if _names(exprs, run) and not report["stability"]["steady"]:
             return f"run {run} not steady: " + "; ".join(report["stability"]["reasons"])
     return None
 
@@ -66,9 +73,11 @@ def by_expression(judge: dict, context: dict) -> list[dict]:
     except Missing as exc:
         return [{"verdict": "not judged", "reason": str(exc)}]
     verdicts = [compare(v, judge["op"], judge["value"], judge.get("tol", 0.0)) for v in values]
+    cited = [f"run {name}: {r['scenario']['name']}, seed {r['seed']}, {r['replications']} replications"
+             for name, r in context.get("runs", {}).items() if _names(exprs, name)]
     return [{"verdict": _combined(verdicts), "claimed": _claimed(judge),
              "figure": [v.figure() for v in values] if len(values) > 1 else values[0].figure(),
-             "basis": "; ".join(f"{e} = {_show(v)}" for e, v in zip(exprs, values))}]
+             "basis": "; ".join([f"{e} = {_show(v)}" for e, v in zip(exprs, values)] + cited)}]
 
 
 def _show(v: Iv) -> str:
