@@ -40,6 +40,17 @@ def availability(args, progress=None) -> tuple[dict, dict, str]:
     return result, matrix, source
 
 
+def write_availability(out: Path, result: dict, matrix: dict, source: str) -> str:
+    """availability.json and availability.md in out; returns the markdown."""
+    from reporting.availability import markdown
+    from reporting.writer import _write_text, dump_json
+    dump_json(out / "availability.json", result | {"matrix_report": source})
+    revenue = matrix.get("scenario", {}).get("incidents", {}).get("revenue_usd_per_hour")
+    text = markdown(result, source, revenue)
+    _write_text(out / "availability.md", text + "\n")
+    return text
+
+
 def _availability_options(parser):
     parser.add_argument("--matrix-report", type=Path, help="reuse this failure matrix's report.json")
     parser.add_argument("--reliability", default="doc-ha", help="data/reliability/ file by name, or a .yaml path")
@@ -56,16 +67,11 @@ def cmd_availability(argv, progress=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports/availability"))
     _availability_options(parser)
     args = parser.parse_args(argv)
-    from reporting.availability import markdown
-    from reporting.writer import _write_text, dump_json
     paths = [args.out / "availability.json", args.out / "availability.md"]
     _refuse_overwrite(paths, args.force)
     result, matrix, source = availability(args, progress)
     args.out.mkdir(parents=True, exist_ok=True)
-    dump_json(paths[0], result | {"matrix_report": source})
-    revenue = matrix.get("scenario", {}).get("incidents", {}).get("revenue_usd_per_hour")
-    text = markdown(result, source, revenue)
-    _write_text(paths[1], text + "\n")
+    text = write_availability(args.out, result, matrix, source)
     print(text)
     print(f"availability: {args.out}/ ({', '.join(p.name for p in paths)})")
     return 0
@@ -112,6 +118,7 @@ def cmd_claims(argv, progress=None) -> int:
     if args.matrix_report is None:
         dump_json(args.out / "failure-matrix.json", matrix)
         matrix_source += f", kept in {args.out / 'failure-matrix.json'} (--matrix-report to reuse it)"
+    write_availability(args.out, avail, matrix, matrix_source)
     reports, ran = runs.run_all(ledger, args.out, progress)
     rows = book.judge_all(ledger, context(ledger, matrix, avail, reports, calibration))
     result = {"ledger": ledger["file"], "summary": book.summary(rows), "rows": rows, "sources": {
@@ -123,5 +130,5 @@ def cmd_claims(argv, progress=None) -> int:
     dump_json(paths[0], result)
     _write_text(paths[1], markdown(result) + "\n")
     print(result["summary"]["line"])
-    print(f"claims: {args.out}/ ({', '.join(p.name for p in paths)})")
+    print(f"claims: {args.out}/ ({', '.join(p.name for p in paths)}, availability.md)")
     return 0
