@@ -158,4 +158,5 @@ def test_claims_command_on_a_kept_matrix_writes_json_and_markdown(tmp_path, caps
     assert [r["id"] for r in result["rows"]] == ["a", "b"] and result["rows"][1]["verdict"] == "holds"
     assert result["summary"]["line"] in capsys.readouterr().out
     assert "| b " in (tmp_path / "out" / "claims.md").read_text()
+    assert "| business data " in (tmp_path / "out" / "availability.md").read_text()
     assert simulate.main(argv) == 2
