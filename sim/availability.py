@@ -115,7 +115,8 @@ def _interval(samples: dict) -> dict:
 def _share_interval(hits: np.ndarray) -> tuple[float, float]:
     """Wilson 95% interval of a proportion."""
     n, p, z = hits.size, hits.mean(), 1.96
-    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
@@ -137,6 +138,7 @@ def _service(members, per_kind, costs, offered_rps, target, kinds) -> dict:
     minutes = {e: impaired[e] / 60 for e in ENDS}
     budget_min = (1 - target) * YEAR_H * 60
     t = _interval(minutes)
+    # the costliest years give the interval's low end, the cheapest its high end
     lo_p, hi_p = _share_interval(minutes["hi"] <= budget_min)[0], _share_interval(minutes["lo"] <= budget_min)[1]
     avail = {"mean": 1 - t["mean"] / (YEAR_H * 60), "ci95": [1 - t["ci95"][1] / (YEAR_H * 60),
                                                               1 - t["ci95"][0] / (YEAR_H * 60)]}
