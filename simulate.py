@@ -10,6 +10,8 @@
   python simulate.py calibrate --redis URL [--postgres URL] [--out DIR]
   python simulate.py replay --redis URL --calibration FILE [--scenario SCENARIO] [--rate-rps N]
   python simulate.py lab sentinel [SCENARIO] [--kill crash|hang] [--out DIR]
+  python simulate.py availability [SCENARIO] [--matrix-report REPORT.json] [--years N] [--out DIR]
+  python simulate.py claims [--matrix-report REPORT.json] [--calibration FILE] [--out DIR]
 
 Exit status: 0 on success, 2 on invalid input (a one-line message, never a traceback).
 """
@@ -27,7 +29,7 @@ from sim.errors import MESSAGE_LIMIT, UserError, printable
 from sim.schema import Scenario
 from sim.yamlio import InputError
 
-SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab", "replay")
+SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab", "replay", "availability", "claims")
 
 
 class UsageError(Exception):
@@ -99,12 +101,13 @@ def batches(scenario: Scenario) -> tuple[int, int]:
     return runs * per_run, runs * per_run - 1 - len(scenario.failures)
 
 
-def _progress(quiet: bool, scenarios: list[Scenario]):
-    """What the run shows on standard error as it goes (nothing with --quiet)."""
+def _progress(quiet: bool, scenarios: list[Scenario] | None = None):
+    """What the run shows on standard error as it goes (nothing with --quiet); without the
+    scenarios to count their batches, no "batch k/N"."""
     if quiet:
         return None
     from reporting.progress import Progress
-    counts = [batches(s) for s in scenarios]
+    counts = [batches(s) for s in scenarios or []] or [(1, 0)]
     return Progress(sum(n for n, _ in counts), sum(k for _, k in counts))
 
 
@@ -225,6 +228,10 @@ def main(argv=None) -> int:
         if command in ("calibrate", "lab", "replay"):
             from redis_backend.cli import main as backend_main
             return backend_main(argv)
+        if command in ("availability", "claims"):
+            from sim.ledger import cli
+            handler = {"availability": cli.cmd_availability, "claims": cli.cmd_claims}[command]
+            return handler(argv[1:], _progress("--quiet" in argv))
         handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema}.get(command, cmd_run)
         return handler(argv[1:] if command else argv)
     except (UserError, UsageError) as exc:

@@ -127,7 +127,8 @@ class HealthCheck(Strict):
 
 
 class Autoscaler(Strict):
-    """The document's scaling rules; memory is not modelled, so its rules are left out."""
+    """The document's scaling rules. An app server's memory is modelled as a base plus a share per
+    request it holds (assumptions: the document gives the thresholds, not the sizes)."""
     enabled: bool = False
     period_s: PositiveFloat = 10.0           # assumption: how often the rules are evaluated
     cpu_up: float = 0.80                     # doc: CPU > 80% for 2 min
@@ -136,6 +137,12 @@ class Autoscaler(Strict):
     queue_up_for_s: PositiveFloat = 60
     latency_up_ms: float = 500               # doc: response time > 500 ms for 5 min
     latency_up_for_s: PositiveFloat = 300
+    memory_up: float = 0.85                  # doc: memory > 85% for 2 min
+    memory_up_for_s: PositiveFloat = 120
+    memory_down: float = 0.60                # doc: scale down needs memory < 60% too
+    memory_mb: PositiveFloat = 4096          # assumption: an app server's memory
+    memory_base_mb: float = Field(default=1536, ge=0)  # assumption: runtime, code, caches
+    memory_per_request_mb: float = Field(default=16, ge=0)  # assumption: per request held
     cpu_down: float = 0.50                   # doc: CPU < 50% (and queue < 10) for 10 min
     queue_down: float = 10
     down_for_s: PositiveFloat = 600
@@ -184,16 +191,25 @@ class PgFailover(Strict):
 
 
 class AlertRule(Strict):
+    """`up`: a target is down; `redis_memory_ratio`: used / maxmemory above `above`;
+    `pg_replication_lag_s`: a replica's replay lag above `above` seconds."""
     target: Literal["redis_any", "pg_any", "lb_any", "app_any"]
     for_s: float = Field(ge=0)
+    metric: Literal["up", "redis_memory_ratio", "pg_replication_lag_s"] = "up"
+    above: float = 0.0
 
 
 class Alerts(Strict):
     """Prometheus: targets scraped and rules evaluated every 15 s; a rule fires once its
     condition has held for `for_s` at an evaluation (doc: RedisDown for 30 s, DatabaseDown 1 min)."""
     evaluation_interval_s: PositiveFloat = 15  # doc
-    rules: dict[str, AlertRule] = {"RedisDown": AlertRule(target="redis_any", for_s=30),
-                                   "DatabaseDown": AlertRule(target="pg_any", for_s=60)}
+    rules: dict[str, AlertRule] = {
+        "RedisDown": AlertRule(target="redis_any", for_s=30),
+        "DatabaseDown": AlertRule(target="pg_any", for_s=60),
+        # doc: redis_memory_used_bytes / redis_memory_max_bytes > 0.9 for 5m
+        "RedisHighMemoryUsage": AlertRule(target="redis_any", for_s=300, metric="redis_memory_ratio", above=0.9),
+        # doc: pg_replication_lag_seconds > 10 for 2m
+        "DatabaseReplicationLag": AlertRule(target="pg_any", for_s=120, metric="pg_replication_lag_s", above=10)}
 
 
 class Mechanisms(Strict):

@@ -20,7 +20,8 @@ def start(env, scenario, nodes, control, path, streams, probe):
     if nodes.sentinels and len(nodes.redis) > 1:
         env.process(sentinel(env, control, nodes, mech.sentinel, mech.replication, path.redis_log,
                              streams.rng("mechanism/sentinel")))
-    env.process(alerts(env, control, nodes, mech.alerts, streams.rng("mechanism/alerts")))
+    env.process(alerts(env, control, nodes, mech.alerts, streams.rng("mechanism/alerts"), scenario,
+                       path.pg_log if nodes.postgres else None))
     if mech.autoscaler.enabled:
         env.process(autoscaler(env, control, nodes, mech.autoscaler, scenario.topology.app_servers, probe))
     if len(nodes.postgres) > 1:

@@ -1,10 +1,12 @@
-"""The document's autoscaler: alarms over the app tier's CPU, request queue and response time
-add or remove app servers, with a cooldown; unhealthy servers are replaced.
+"""The document's autoscaler: alarms over the app tier's CPU, memory, request queue and response
+time add or remove app servers, with a cooldown; unhealthy servers are replaced.
 
 Every period it reads the last period's figures from a probe (the request path's books):
 - cpu: busy cores / cores, averaged over the servers in rotation;
 - queue: requests waiting for a worker, summed over the servers (the backend queue);
-- latency: mean response time of the requests completed in the period.
+- latency: mean response time of the requests completed in the period;
+- memory: used / total, averaged over the servers in rotation, from the requests each holds at
+  the evaluation (sim.mechanisms.gauges.app_memory_ratio).
 An alarm fires once its condition has held at every evaluation for its duration (a CloudWatch
 alarm over consecutive periods). A launched instance boots for boot_s, then HAProxy's health
 checks put it in rotation (rise checks); a removed one drains its requests, then stops.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from sim.mechanisms.gauges import app_memory_ratio
 from sim.schema_failures import Autoscaler
 
 EPS_S = 1e-9  # evaluations fall on sums of floats
@@ -32,30 +35,32 @@ class Alarm:
         return now - self.since >= self.for_s - EPS_S
 
 
-def _figures(before, after, apps, period_s: float, cores: int) -> dict:
+def _figures(before, after, apps, period_s: float, cores: int, cfg: Autoscaler) -> dict:
     cpu = [(after["cpu"][a.name] - before["cpu"][a.name]) / (cores * period_s) for a in apps]
     queue = sum(after["queue"][a.name] - before["queue"][a.name] for a in apps) / period_s
     done = after["completed"] - before["completed"]
     latency_s = (after["latency_s"] - before["latency_s"]) / done if done else math.nan
-    return {"cpu": sum(cpu) / len(cpu) if cpu else 0.0, "queue": queue, "latency_s": latency_s}
+    memory = [app_memory_ratio(cfg, after["in_system"][a.name]) for a in apps]
+    return {"cpu": sum(cpu) / len(cpu) if cpu else 0.0, "queue": queue, "latency_s": latency_s,
+            "memory": sum(memory) / len(memory) if memory else 0.0}
 
 
 def autoscaler(env, control, nodes, cfg: Autoscaler, app_cfg, probe):
     up = {"cpu": Alarm(cfg.cpu_up_for_s), "queue": Alarm(cfg.queue_up_for_s),
-          "latency": Alarm(cfg.latency_up_for_s)}
+          "latency": Alarm(cfg.latency_up_for_s), "memory": Alarm(cfg.memory_up_for_s)}
     down = Alarm(cfg.down_for_s)
     last_action = -math.inf
     before = probe()
     while True:
         yield env.timeout(cfg.period_s)
         after, now = probe(), env.now
-        fig = _figures(before, after, control.in_rotation, cfg.period_s, app_cfg.cores)
+        fig = _figures(before, after, control.in_rotation, cfg.period_s, app_cfg.cores, cfg)
         before, start = after, now - cfg.period_s
-        fired = [name for name, alarm in (("cpu", up["cpu"]), ("queue", up["queue"]),
-                                          ("latency", up["latency"]))
-                 if alarm.update({"cpu": fig["cpu"] > cfg.cpu_up, "queue": fig["queue"] > cfg.queue_up,
-                                  "latency": fig["latency_s"] * 1000 > cfg.latency_up_ms}[name], start, now)]
-        quiet = down.update(fig["cpu"] < cfg.cpu_down and fig["queue"] < cfg.queue_down, start, now)
+        over = {"cpu": fig["cpu"] > cfg.cpu_up, "queue": fig["queue"] > cfg.queue_up,
+                "latency": fig["latency_s"] * 1000 > cfg.latency_up_ms, "memory": fig["memory"] > cfg.memory_up}
+        fired = [name for name, alarm in up.items() if alarm.update(over[name], start, now)]
+        quiet = down.update(fig["cpu"] < cfg.cpu_down and fig["memory"] < cfg.memory_down
+                            and fig["queue"] < cfg.queue_down, start, now)
         _replace_unhealthy(env, control, nodes, cfg)
         if now - last_action < cfg.cooldown_s - EPS_S:
             continue
