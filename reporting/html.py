@@ -112,8 +112,15 @@ def render(report: dict, md_text: str, svgs: dict[str, str], data: Any) -> str:
 
 def render_comparison(md_text: str, svgs: dict[str, str], data: Any, links: list[str]) -> str:
     """compare.html: compare.md with its chart inline, links to each scenario's report.html."""
+    return render_page("sessionsim: scenario comparison", md_text, data, svgs, links)
+
+
+def render_page(title: str, md_text: str, data: Any, svgs: dict[str, str] | None = None,
+                links: list[str] | None = None) -> str:
+    """A page of any markdown the tool writes (the claims ledger, availability), its sections in
+    their order, `data` embedded as in report.html."""
     head, found = sections(md_text)
-    body = [_section(t, b, svgs, False) for t, b in found.items()]
+    body = [_section(t, b, svgs or {}, False) for t, b in found.items()]
     return _ENV.get_template("report.html.j2").render(
-        title="sessionsim: scenario comparison", head=md_to_html(head, svgs), verdicts=None,
-        sections=body, scenario=None, data=embedded_json(data), links=links)
+        title=title, head=md_to_html(head, svgs or {}), verdicts=None, sections=body, scenario=None,
+        data=embedded_json(data), links=links or [])

@@ -159,4 +159,7 @@ def test_claims_command_on_a_kept_matrix_writes_json_and_markdown(tmp_path, caps
     assert result["summary"]["line"] in capsys.readouterr().out
     assert "| b " in (tmp_path / "out" / "claims.md").read_text()
     assert "| business data " in (tmp_path / "out" / "availability.md").read_text()
+    for page in ("claims.html", "availability.html"):  # one self-contained page each, JSON inside
+        text = (tmp_path / "out" / page).read_text()
+        assert 'id="report-json"' in text and "http" not in text.replace("http-equiv", "")
     assert simulate.main(argv) == 2

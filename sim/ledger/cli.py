@@ -41,13 +41,16 @@ def availability(args, progress=None) -> tuple[dict, dict, str]:
 
 
 def write_availability(out: Path, result: dict, matrix: dict, source: str) -> str:
-    """availability.json and availability.md in out; returns the markdown."""
+    """availability.json, availability.md and availability.html in out; returns the markdown."""
+    from reporting import html
     from reporting.availability import markdown
-    from reporting.writer import _write_text, dump_json
-    dump_json(out / "availability.json", result | {"matrix_report": source})
+    from reporting.writer import _write_text, dump_json, jsonable
+    data = jsonable(result | {"matrix_report": source})
+    dump_json(out / "availability.json", data)
     revenue = matrix.get("scenario", {}).get("incidents", {}).get("revenue_usd_per_hour")
     text = markdown(result, source, revenue)
     _write_text(out / "availability.md", text + "\n")
+    _write_text(out / "availability.html", html.render_page("sessionsim: annual availability", text, data))
     return text
 
 
@@ -106,11 +109,12 @@ def cmd_claims(argv, progress=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reports/claims"))
     _availability_options(parser)
     args = parser.parse_args(argv)
+    from reporting import html
     from reporting.ledger import markdown
-    from reporting.writer import _write_text, dump_json
+    from reporting.writer import _write_text, dump_json, jsonable
     from sim.ledger import book, runs
     ledger = book.load(args.ledger)
-    paths = [args.out / "claims.json", args.out / "claims.md"]
+    paths = [args.out / "claims.json", args.out / "claims.md", args.out / "claims.html"]
     _refuse_overwrite(paths, args.force)
     calibration = _calibration(args.calibration)
     avail, matrix, matrix_source = availability(args, progress)
@@ -128,7 +132,9 @@ def cmd_claims(argv, progress=None) -> int:
         "availability": f"{avail['reliability']}, {avail['years']:,} years, seed {avail['seed']}",
         "calibration": str(args.calibration) if args.calibration else "none"}}
     dump_json(paths[0], result)
-    _write_text(paths[1], markdown(result) + "\n")
+    text = markdown(result)
+    _write_text(paths[1], text + "\n")
+    _write_text(paths[2], html.render_page("sessionsim: the document's claims", text, jsonable(result)))
     print(result["summary"]["line"])
-    print(f"claims: {args.out}/ ({', '.join(p.name for p in paths)}, availability.md)")
+    print(f"claims: {args.out / 'claims.html'} (beside it claims.md, claims.json and availability.*)")
     return 0
