@@ -13,12 +13,12 @@ import platform
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, claims, measure
+from . import __version__, claims, keys, measure
 from .fit import redis_model
 from .keys import KeySpace, refuse_non_empty
 from .memory import measure_memory
-from .operations import REDIS_OPERATIONS, redis_op, send
-from .postgres import SchemaExistsError, measure_postgres, schema_exists
+from .operations import REDIS_OPERATIONS, redis_op, seed_sessions
+from .postgres import SCHEMA, SchemaExistsError, drop_schema, measure_postgres, schema_exists
 from .target import connect_postgres, connect_redis, mask_url, refuse_existing
 
 FORMAT = "sessionsim-calibration/1"
@@ -46,13 +46,34 @@ def preflight(redis_url: str, postgres_url: str | None, out_dir: Path, force: bo
     return client
 
 
+def remove_leftovers(redis_url: str, postgres_url: str | None) -> list[str]:
+    """`calibrate --cleanup`: what earlier (killed) runs left, removed; one line per thing."""
+    client = connect_redis(redis_url)
+    try:
+        removed = keys.remove_leftovers(client)
+    finally:
+        client.close()
+    lines = [f"deleted {n:,} keys under {prefix} in {mask_url(redis_url)}"
+             for prefix, n in removed.items()]
+    lines = lines or [f"no sessionsim keys in {mask_url(redis_url)}"]
+    if postgres_url:
+        conn = connect_postgres(postgres_url)
+        try:
+            found = schema_exists(conn)
+            drop_schema(conn)
+        finally:
+            conn.close()
+        lines.append(f"{'dropped' if found else 'no'} schema {SCHEMA} in {mask_url(postgres_url)}")
+    return lines
+
+
 def run_calibration(redis_url: str, postgres_url: str | None = None,
                     concurrencies: list[int] = (1, 4, 16), duration_s: float = 2.0,
                     force: bool = False, memory_sessions: int = 10_000,
                     out_dir: Path = Path("calibration"),
                     on_step: Callable[[str], None] | None = None) -> dict:
     client = preflight(redis_url, postgres_url, out_dir, force)
-    with KeySpace(client) as ks:
+    with KeySpace(client, mask_url(redis_url)) as ks:
         redis_part = measure_redis(client, redis_url, ks, sorted(set(concurrencies)),
                                    duration_s, memory_sessions, on_step)
     postgres_part = None
@@ -82,9 +103,7 @@ def measure_redis(client, url: str, ks: KeySpace, concurrencies: list[int],
     step("redis memory")
     memory = measure_memory(client, ks, memory_sessions)
     tokens = [f"t{i:05d}" for i in range(TOKENS)]
-    pipe_login = REDIS_OPERATIONS["login"]
-    for n, tok in enumerate(tokens):  # every token has a session before the load starts
-        send(client, pipe_login(ks, tok, n, 0.0), pipelined=True)
+    seed_sessions(client, ks, tokens)
     operations = {}
     for name, build in REDIS_OPERATIONS.items():
         entry = {"commands": len(build(ks, tokens[0], 0, 0.0))}

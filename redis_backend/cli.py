@@ -10,7 +10,8 @@ import redis
 
 from sim.errors import UserError
 
-from .target import BackendError, mask_secrets, refuse_existing, url_password
+from . import cleanup
+from .target import BackendError, mask_secrets, refuse_existing, secrets_in
 
 try:
     from psycopg import Error as _PgError
@@ -66,6 +67,9 @@ def build_parser() -> Parser:
     cal.add_argument("--concurrency", type=concurrency_list, default=[1, 4, 16],
                      help="client threads, comma-separated (default 1,4,16)")
     cal.add_argument("--memory-sessions", type=positive(int), default=10_000)
+    cal.add_argument("--cleanup", action="store_true",
+                     help="measure nothing: delete the keys earlier runs left (ssim:<8 hex>:*) "
+                          "and, with --postgres, drop the sessionsim_calib schema")
     rep = sub.add_parser("replay", help="drive a real Redis with the simulator's request "
                                          "stream; predicted beside measured")
     rep.add_argument("--redis", required=True, metavar="URL", help="redis://HOST:PORT/DB")
@@ -104,35 +108,70 @@ def build_parser() -> Parser:
     return parser
 
 
+class _Masked:
+    """A stream that masks the run's secrets in everything written to it."""
+
+    def __init__(self, stream, secrets: list[str]):
+        self._stream, self._secrets = stream, secrets
+
+    def write(self, text: str) -> int:
+        return self._stream.write(mask_secrets(text, self._secrets))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    secrets = [p for p in (url_password(a) for a in argv if "://" in a) if p]
+    secrets = [p for a in argv for p in secrets_in(a)]
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Masked(sys.stdout, secrets), _Masked(sys.stderr, secrets)
+    try:
+        with cleanup.handled():
+            return _run(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def _run(argv: list[str]) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "calibrate":
-            return _calibrate(args, secrets)
+            return _calibrate(args)
         if args.command == "replay":
-            return _replay(args, secrets)
+            return _replay(args)
         return _lab(args)
-    except (UsageError, UserError) as exc:
-        print(mask_secrets(f"error: {exc}", secrets), file=sys.stderr)
+    except (UsageError, UserError, BackendError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        _print_ledger()
         return 2
-    except BackendError as exc:
-        print(mask_secrets(f"error: {exc}", secrets), file=sys.stderr)
-        return 2
-    except RUNTIME_ERRORS as exc:  # a server failed mid-run: one line, not a traceback
+    except RUNTIME_ERRORS as exc:  # a server failed mid-run: one line, then what was left
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(mask_secrets(f"error: {type(exc).__name__}: {first}", secrets), file=sys.stderr)
+        print(f"error: {type(exc).__name__}: {first}", file=sys.stderr)
+        _print_ledger()
         return 1
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    except KeyboardInterrupt:
-        print("interrupted: stopped, our keys/schema/servers were cleaned up", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (cleanup.Interrupted)
+        name = getattr(exc, "signal_name", "SIGINT")
+        print(f"interrupted by {name}: stopped", file=sys.stderr)
+        _print_ledger()
+        return getattr(exc, "exit_code", 130)
 
 
-def _calibrate(args, secrets: list[str]) -> int:
-    from .calibrate import run_calibration, write_outputs
+def _print_ledger() -> None:
+    for line in cleanup.report():
+        print(line, file=sys.stderr)
+
+
+def _calibrate(args) -> int:
+    from .calibrate import remove_leftovers, run_calibration, write_outputs
+    if args.cleanup:
+        for line in remove_leftovers(args.redis, args.postgres):
+            print(line)
+        return 0
 
     def progress(step: str) -> None:
         print(f"measuring {step}", file=sys.stderr, flush=True)
@@ -140,12 +179,12 @@ def _calibrate(args, secrets: list[str]) -> int:
     calibration = run_calibration(args.redis, args.postgres, args.concurrency, args.duration_s,
                                   args.force, args.memory_sessions, args.out, on_step=progress)
     path, table = write_outputs(calibration, args.out, args.force)
-    print(mask_secrets(table, secrets))
+    print(table)
     print(f"wrote {path} and {path.parent / 'claims.md'}")
     return 0
 
 
-def _replay(args, secrets: list[str]) -> int:
+def _replay(args) -> int:
     from .replay_cmd import run_replay, write_outputs
 
     def progress(step: str) -> None:
@@ -155,7 +194,7 @@ def _replay(args, secrets: list[str]) -> int:
                         args.duration_s, args.warmup_s, args.clients, args.seed,
                         args.replications, args.out, args.force, on_step=progress)
     path, table = write_outputs(result, args.out, args.force)
-    print(mask_secrets(table, secrets))
+    print(table)
     print(f"wrote {path} and {path.parent / 'replay.md'}")
     return 0
 

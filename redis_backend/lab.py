@@ -38,7 +38,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
-from . import __version__
+from . import __version__, cleanup
 from .cluster import SentinelCluster
 
 DEFAULTS = {"down_after_ms": 5000, "quorum": 2, "failover_timeout_ms": 10000,
@@ -139,8 +139,9 @@ def run_sentinel_lab(settings: dict, out_dir: Path | None = None) -> dict:
             os.kill(cluster.master.pid, signal.SIGKILL if s["kill"] == "crash" else signal.SIGSTOP)
             _wait_for_recovery(recorder, writer, s)
         finally:
-            writer.stop()
-            recorder.stop()
+            with cleanup.shielded():
+                writer.stop()
+                recorder.stop()
         lost = lost_writes(cluster.sentinel_addresses, writer.acked)
         ports = {"master_port": cluster.master.port,
                  "replica_ports": [r.port for r in cluster.replicas],

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import measure
+from . import cleanup, measure
 from .operations import pg_session_write
 from .target import BackendError, connect_postgres, mask_url
 
@@ -68,6 +68,18 @@ def drop_schema(conn, schema: str = SCHEMA) -> None:
     conn.commit()
 
 
+def drop_schema_noted(conn, target: str, schema: str = SCHEMA) -> None:
+    """drop_schema, with what happened in the cleanup ledger (and how to finish it)."""
+    try:
+        drop_schema(conn, schema)
+    except Exception as exc:
+        cleanup.note(f"could not drop our schema {schema} in {target} ({type(exc).__name__}); "
+                     f"drop it with `python simulate.py calibrate --cleanup --redis URL "
+                     f"--postgres {target}`")
+        raise
+    cleanup.note(f"dropped our schema {schema} in {target}")
+
+
 def bytes_per_row(conn, n_rows: int, schema: str = SCHEMA) -> float:
     with conn.cursor() as cur:
         cur.execute("SELECT pg_total_relation_size(%s)", (f"{schema}.user_sessions",))
@@ -88,7 +100,8 @@ def measure_postgres(url: str, concurrencies: list[int], duration_s: float, forc
                           for name, setting in MODES.items()}
             row_bytes = bytes_per_row(admin, n_rows)
         finally:
-            drop_schema(admin)
+            with cleanup.shielded():
+                drop_schema_noted(admin, mask_url(url))
     finally:
         admin.close()
     return {"target": mask_url(url), "server_version": version, "schema": SCHEMA,

@@ -20,9 +20,9 @@ from sim.schema import Scenario
 from sim.streams import Streams
 from sim.engine import arrival_stream
 
-from . import measure
+from . import cleanup, measure
 from .keys import KeySpace
-from .operations import REPLAY_OPERATIONS, redis_op, send
+from .operations import redis_op, seed_sessions
 
 TOKENS = 1000
 START_DELAY_S = 0.2  # the first request is due this long after the threads start
@@ -49,9 +49,8 @@ def drive(connect, scenario: Scenario, ks: KeySpace, clients: int) -> dict:
     stream = request_stream(scenario)
     tokens = [f"t{i:05d}" for i in range(TOKENS)]
     setup = connect()
-    try:  # every token has a session before the load starts
-        for n, tok in enumerate(tokens):
-            send(setup, REPLAY_OPERATIONS["login"](ks, tok, n, time.time()), pipelined=True)
+    try:
+        seed_sessions(setup, ks, tokens)
     finally:
         setup.close()
     senders = _senders(scenario, ks, tokens)
@@ -88,12 +87,13 @@ def drive(connect, scenario: Scenario, ks: KeySpace, clients: int) -> dict:
         for t in threads:
             while t.is_alive():
                 t.join(0.2)
-    finally:  # also on Ctrl-C: stop the workers before cleanup touches the keys
-        halt.set()
-        for t in threads:
-            t.join()
-        for conn in conns:
-            conn.close()
+    finally:  # also when interrupted: stop the workers before cleanup touches the keys
+        with cleanup.shielded():
+            halt.set()
+            for t in threads:
+                t.join()
+            for conn in conns:
+                conn.close()
     if errors:
         raise errors[0]
     due_s = np.array([at for at, _ in stream])

@@ -46,7 +46,7 @@ def run_replay(redis_url: str, calibration: Path, scenario_file: Path | None, ra
     scenario = replay_scenario(base, calibration, rate_rps, duration_s, warmup_s, clients, seed,
                                replications, (Path(out_dir) / PROBE_FILE, "samples"))
     step(f"replaying {scenario_file.name}'s stream at {rate_rps:g} req/s for {duration_s:g} s")
-    with KeySpace(client) as ks:
+    with KeySpace(client, mask_url(redis_url)) as ks:
         cpu0 = measure.redis_cpu_s(client)
         records = drive(lambda: connect_redis(redis_url), scenario, ks, clients)
         redis_cpu_s = measure.redis_cpu_s(client) - cpu0

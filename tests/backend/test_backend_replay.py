@@ -1,6 +1,7 @@
 """A calibration feeds a scenario, and the simulator's prediction for a replay of its request
 stream against the real Redis lands within a stated tolerance of the measurement."""
 import json
+import signal
 import re
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from redis_backend.cli import main
 from sim.engine import run_replication
 from sim.scenario import load
 from sim.streams import mean_s
+from tests.backend.leftovers import finish, foreign, foreign_intact, ours, start, wait_for_line
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "redis.model.high_concurrency"
@@ -182,3 +184,20 @@ def test_the_replayed_stream_is_the_simulators(calibrated):
     raw = run_replication(s, 0)
     assert raw["totals"]["arrived"] == len(stream) > 2000
     assert {op for _, op in stream} == {n for n, f in s.workload.mix.items() if f > 0}
+
+
+def test_sighup_mid_replay_leaves_nothing(calibrated, tmp_path):
+    server, url, cal_path = calibrated
+    client = redis.Redis(port=server.port, db=15, decode_responses=True)
+    foreign(client)
+    proc = start(["replay", "--redis", url, "--calibration", str(cal_path), "--force",
+                  "--rate-rps", "300", "--duration-s", "20", "--out", str(tmp_path)])
+    wait_for_line(proc, "replaying")
+    time.sleep(1.0)
+    assert ours(client)
+    proc.send_signal(signal.SIGHUP)
+    code, err = finish(proc)
+    assert code == 128 + signal.SIGHUP and "deleted our" in err, err
+    assert ours(client) == [] and foreign_intact(client)
+    client.delete("customer:42", "cart:7")
+    client.close()
