@@ -103,6 +103,11 @@ def build_parser() -> Parser:
                      help="session writes per second (default 500)")
     lab.add_argument("--replications", type=positive(int), default=10,
                      help="simulator replications of the same configuration (default 10)")
+    lab.add_argument("--trials", type=positive(int), default=1,
+                     help="real failovers, each on fresh servers (default 1)")
+    lab.add_argument("--warmup-s", type=positive(float),
+                     help="seconds of writes before the kill (default: a random 10-20 s, "
+                          "a random point of the Sentinels' 10 s INFO cycle, as in production)")
     lab.add_argument("--out", type=Path, default=Path("lab"), metavar="DIR")
     lab.add_argument("--force", action="store_true", help="overwrite lab.json and lab.md")
     return parser
@@ -212,17 +217,22 @@ def _lab(args) -> int:
     flags = {"down_after_ms": args.down_after_ms, "quorum": args.quorum,
              "failover_timeout_ms": args.failover_timeout_ms,
              "parallel_syncs": args.parallel_syncs, "kill": args.kill,
-             "write_rate_per_s": args.write_rate}
+             "write_rate_per_s": args.write_rate, "warmup_s": args.warmup_s}
     settings = lab_sim.lab_settings(scenario, DEFAULTS, flags)
     simulated_scenario = lab_sim.lab_scenario(
         scenario or load_scenario(lab_sim.DEFAULT_SCENARIO), settings, args.replications)
-    result = run_sentinel_lab(settings)
-    print(lab_table(result))
+    trials = []
+    for n in range(args.trials):
+        print(f"lab trial {n + 1} of {args.trials} ...", file=sys.stderr, flush=True)
+        result = run_sentinel_lab(settings)
+        print(lab_table(result))
+        trials.append(result["summary"])
     print("simulating the same configuration ...", file=sys.stderr, flush=True)
     simulated = lab_sim.simulate(simulated_scenario)
-    rows = lab_sim.comparison(result["summary"], simulated)
-    result.update(scenario=str(args.scenario) if args.scenario else None,
-                  simulated=simulated, comparison=rows)
+    measured = lab_sim.measured_summary(trials)
+    rows = lab_sim.comparison(measured, simulated)
+    result.update(scenario=str(args.scenario) if args.scenario else None, trials=trials,
+                  measured=measured, simulated=simulated, comparison=rows)
     table = lab_sim.to_markdown(rows, result["settings"])
     args.out.mkdir(parents=True, exist_ok=True)
     outs[0].write_text(json.dumps(result, indent=1) + "\n")
