@@ -63,10 +63,12 @@ def build_parser() -> Parser:
     cal.add_argument("--force", action="store_true",
                      help="run on a non-empty DB / existing schema; overwrite outputs")
     cal.add_argument("--duration-s", type=positive(float), default=2.0,
-                     help="seconds per measurement (default 2)")
+                     help="seconds per figure, split across the rounds (default 2)")
     cal.add_argument("--concurrency", type=concurrency_list, default=[1, 4, 16],
                      help="client threads, comma-separated (default 1,4,16)")
     cal.add_argument("--memory-sessions", type=positive(int), default=10_000)
+    cal.add_argument("--rounds", type=positive(int), default=4,
+                     help="interleaved rounds; --duration-s is split across them (default 4)")
     cal.add_argument("--cleanup", action="store_true",
                      help="measure nothing: delete the keys earlier runs left (ssim:<8 hex>:*) "
                           "and, with --postgres, drop the sessionsim_calib schema")
@@ -182,7 +184,8 @@ def _calibrate(args) -> int:
         print(f"measuring {step}", file=sys.stderr, flush=True)
 
     calibration = run_calibration(args.redis, args.postgres, args.concurrency, args.duration_s,
-                                  args.force, args.memory_sessions, args.out, on_step=progress)
+                                  args.force, args.memory_sessions, args.out, on_step=progress,
+                                  n_rounds=args.rounds)
     path, table = write_outputs(calibration, args.out, args.force)
     print(table)
     print(f"wrote {path} and {path.parent / 'claims.md'}")

@@ -71,9 +71,21 @@ def test_calibration_json_has_documented_shape(redis_url, tmp_path, fast_args, c
     # a session costs at least its own field bytes, and far less than a kilobyte
     assert mem["session_payload_bytes"] < mem["bytes_per_session"] < 1000
     assert 0 < mem["bytes_per_cart"] < 1000
+    header = "| claim | document says | measured [95% interval] | verdict |"
     claims_md = (out / "claims.md").read_text()
-    assert "| claim | document says | measured | verdict |" in re.sub(" +", " ", claims_md)
-    assert "| claim | document says | measured | verdict |" in re.sub(" +", " ", capsys.readouterr().out)
+    assert header in re.sub(" +", " ", claims_md)
+    assert header in re.sub(" +", " ", capsys.readouterr().out)
+    # every load figure measured in each round, with its interval; the host's noise recorded
+    assert cal["settings"]["rounds"] == 4
+    figures = r["operations"]["session_update"]["pipelined"]["by_concurrency"]["1"]["rounds"]
+    for figure in figures.values():
+        assert len(figure["values"]) == 4
+        assert figure["ci95"][0] <= figure["mean"] <= figure["ci95"][1]
+    assert len(r["operations"]["item_view"]["rounds"]["service_time_ms"]["values"]) == 4
+    assert [p["when"] for p in cal["host_noise"]] == [f"before round {k}" for k in range(1, 5)] \
+        + ["after the last round"]
+    for probe in cal["host_noise"]:
+        assert probe["sleep_late_ms"]["p99"] >= 0 and probe["fsyncs_per_s"] > 0
 
 
 def test_existing_output_is_not_overwritten(redis_url, tmp_path, capsys):
@@ -94,7 +106,8 @@ def test_postgres_schema_is_created_measured_and_dropped(redis_url, postgres_ser
             seen_schema.append(schema_exists(postgres_server.url))
 
     cal = calibrate.run_calibration(redis_url, postgres_server.url, [1, 4], 0.3,
-                                    memory_sessions=1000, out_dir=tmp_path, on_step=on_step)
+                                    memory_sessions=1000, out_dir=tmp_path, on_step=on_step,
+                                    n_rounds=2)
     assert seen_schema and all(seen_schema), "schema should exist while measuring"
     assert not schema_exists(postgres_server.url), "schema should be dropped afterwards"
     pg = cal["postgres"]
@@ -103,6 +116,13 @@ def test_postgres_schema_is_created_measured_and_dropped(redis_url, postgres_ser
     for entry in pg["operations"].values():
         check_by_concurrency(entry["unpipelined"]["by_concurrency"])
         check_service_time(entry["service_time_ms"])
+        # capacity from pgbench (installed with PostgreSQL) when it beat the Python client;
+        # effective_servers never above the clients that reached that capacity
+        assert entry["pgbench_tps"]["mean"] > 0 and len(entry["pgbench_tps"]["values"]) == 2
+        assert set(entry["capacity_measured_by"]) <= {"pgbench", "python client"}
+        assert 0 < entry["effective_servers"] <= entry["effective_servers_bound"]
+        assert all(v <= entry["effective_servers_bound"]
+                   for v in entry["rounds"]["effective_servers"]["values"])
     assert pg["operations"]["session_write_sync"]["synchronous_commit"] == "on"
     assert pg["operations"]["session_write_async"]["synchronous_commit"] == "off"
     assert pg["bytes_per_row"] > 50
