@@ -89,6 +89,8 @@ def build_parser() -> Parser:
     rep.add_argument("--seed", type=int, default=1)
     rep.add_argument("--replications", type=positive(int), default=3,
                      help="simulator replications for the prediction (default 3)")
+    rep.add_argument("--repetitions", type=positive(int), default=3,
+                     help="replays of the stream; the gap's interval is over them (default 3)")
     rep.add_argument("--out", type=Path, default=Path("replay"), metavar="DIR")
     rep.add_argument("--force", action="store_true",
                      help="run on a non-empty DB (only our keys are touched); overwrite outputs")
@@ -200,7 +202,8 @@ def _replay(args) -> int:
 
     result = run_replay(args.redis, args.calibration, args.scenario, args.rate_rps,
                         args.duration_s, args.warmup_s, args.clients, args.seed,
-                        args.replications, args.out, args.force, on_step=progress)
+                        args.replications, args.out, args.force, on_step=progress,
+                        repetitions=args.repetitions)
     path, table = write_outputs(result, args.out, args.force)
     print(table)
     print(f"wrote {path} and {path.parent / 'replay.md'}")
