@@ -71,7 +71,11 @@ def _pg_op(cal: dict, name: str) -> dict:
 
 
 def db_sync_max_writes_s(cal: dict) -> float | None:
-    by_c = _pg_op(cal, "session_write_sync").get("unpipelined", {}).get("by_concurrency", {})
+    """The server's capacity (pgbench's when it measured more), else the best concurrency."""
+    op = _pg_op(cal, "session_write_sync")
+    if op.get("saturation_throughput_ops_s"):
+        return op["saturation_throughput_ops_s"]
+    by_c = op.get("unpipelined", {}).get("by_concurrency", {})
     return max((v["throughput_ops_s"] for v in by_c.values()), default=None)
 
 

@@ -77,11 +77,13 @@ def sentinel_binaries():
 @pytest.fixture
 def fast_args() -> list[str]:
     """Short runs keep the whole backend suite within a couple of minutes."""
-    return ["--duration-s", "0.3", "--concurrency", "1,4", "--memory-sessions", "2000"]
+    return ["--duration-s", "0.3", "--concurrency", "1,4", "--memory-sessions", "2000",
+            "--rounds", "2"]
 
 
 
-CALIBRATE_ARGS = ["--duration-s", "0.5", "--concurrency", "1,4", "--memory-sessions", "2000"]
+CALIBRATE_ARGS = ["--duration-s", "0.5", "--concurrency", "1,4", "--memory-sessions", "2000",
+                  "--rounds", "3"]
 
 
 @pytest.fixture(scope="session")

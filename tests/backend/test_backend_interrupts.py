@@ -12,7 +12,8 @@ from redis_backend import keys, measure, target
 from redis_backend.cli import main
 from tests.backend.leftovers import finish, foreign, foreign_intact, ours, start, wait_for_line
 
-FAST = ["--duration-s", "0.3", "--concurrency", "1,4", "--memory-sessions", "2000"]
+FAST = ["--duration-s", "0.3", "--concurrency", "1,4", "--memory-sessions", "2000",
+        "--rounds", "2"]
 
 
 def test_sigterm_mid_calibrate_leaves_nothing(redis_url, redis_client, tmp_path):
