@@ -54,13 +54,13 @@ def main() -> None:
                   f"{r['effective_servers']['mean']} {r['effective_servers']['ci95']} "
                   f"(bound {op['effective_servers_bound']})")
     rows = [claims.evaluate(cal) for cal in runs]
-    print(f"\n{'claim':<26}{'run 1':>34}{'run 2':>34}")
+    print(f"\n{'claim':<28}{'run 1':>44}  {'run 2':>44}")
     for a, b in zip(*rows):
         def cell(r):
             ci = r["ci95"] or [r["measured"], r["measured"]]
             return ("–" if r["measured"] is None
                     else f"{r['measured']:,.3g} [{ci[0]:,.3g}, {ci[1]:,.3g}] {r['verdict']}")
-        print(f"{a['claim']:<26}{cell(a):>34}{cell(b):>34}")
+        print(f"{a['claim']:<28}{cell(a):>44}  {cell(b):>44}")
     opposite = [a["claim"] for a, b in zip(*rows)
                 if {a["verdict"], b["verdict"]} == {"holds", "fails"}]
     print(f"\nopposite verdicts: {opposite or 'none'}")
