@@ -17,7 +17,9 @@ period (min(1 s, down-after)) after the last reply: down-after + 0-1.2 s. A Sent
 peers at once when it gets +sdown, so +odown follows the second Sentinel's +sdown by a tick.
 The first in +odown asks for votes at once (the 0-1 s desync delay only spaces out retries) and
 is elected a tick later; it sends SLAVEOF NO ONE two ticks later and sees the promotion in the
-next INFO (every second from +odown): +promoted-slave about 1 s after +odown. It then forces a
+next INFO (every second from +odown): +promoted-slave about 1 s after +odown; earlier after
+some crashes, when the replica reported its link down before +odown and the 1 s INFO polling
+began then (sim/mechanisms/sentinel.py, step 4). It then forces a
 hello; the other Sentinels adopt the new master and announce +switch-master a tick later,
 which is when redis-py clients find it. The leader's own +switch-master (+failover-end) waits
 until the other replicas are reconfigured (another INFO period or more).
