@@ -16,7 +16,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable
 
-from . import __version__, claims, host_noise, keys, measure, postgres, rounds
+from . import __version__, claims, host_noise, keys, measure, postgres, redis_bench, rounds
 from .fit import redis_model
 from .keys import KeySpace, refuse_non_empty
 from .memory import measure_memory
@@ -138,6 +138,10 @@ def measure_round(client, url: str, ks: KeySpace, tokens: list[str], concurrenci
                                           redis_op(name, ks, tokens, pipelined), c, round_s)
                 result["cpu_s"] = measure.redis_cpu_s(client) - cpu0
                 runs.setdefault((name, mode, c), []).append(result)
+    if redis_bench.unavailable_because(url) is None:
+        step(f"redis HSET by redis-benchmark c={redis_bench.CLIENTS} -P {redis_bench.PIPELINE}")
+        runs.setdefault(("redis-benchmark",), []).append(
+            redis_bench.commands_per_s(client, url, ks, round_s))
 
 
 def summarise_redis(client, url: str, ks: KeySpace, fixed: dict, runs: dict,
@@ -156,8 +160,14 @@ def summarise_redis(client, url: str, ks: KeySpace, fixed: dict, runs: dict,
             {key[1:]: value for key, value in runs.items() if key[0] == name},
             concurrencies, fixed["ping_rtt_ms"]["min"] / 1000)
         operations[name] = entry
+    bench = runs.get(("redis-benchmark",))
     part = {"target": mask_url(url), "server_version": client.info("server")["redis_version"],
-            "key_prefix": ks.prefix, "operations": operations, **fixed}
+            "key_prefix": ks.prefix, "operations": operations, **fixed,
+            "redis_benchmark": {"command": "HSET", "clients": redis_bench.CLIENTS,
+                                "pipeline": redis_bench.PIPELINE,
+                                "commands_s": rounds.interval(bench, 1)["mean"],
+                                "rounds": {"commands_s": rounds.interval(bench, 1)}}
+            if bench else {"not_run": redis_bench.unavailable_because(url)}}
     part["model"] = redis_model(part, concurrencies)
     return part
 

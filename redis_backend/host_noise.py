@@ -19,7 +19,7 @@ import numpy as np
 
 PROBE_SLEEPS = 100
 SLEEP_S = 0.001
-FSYNC_PROBE_S = 0.2
+FSYNC_PROBE_S = 0.1
 
 
 def _cpu_times() -> tuple[float, float]:
