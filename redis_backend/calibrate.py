@@ -169,7 +169,18 @@ def summarise_redis(client, url: str, ks: KeySpace, fixed: dict, runs: dict,
                                 "rounds": {"commands_s": rounds.interval(bench, 1)}}
             if bench else {"not_run": redis_bench.unavailable_because(url)}}
     part["model"] = redis_model(part, concurrencies)
+    fit_intervals(part, concurrencies, len(runs[next(iter(runs))]))
     return part
+
+
+def fit_intervals(part: dict, concurrencies: list[int], n_rounds: int) -> None:
+    """The fitted parameters, fitted again on each round alone: their interval (`rounds`)."""
+    views = [rounds.round_view({"redis": part}, k)["redis"] for k in range(n_rounds)]
+    fits = [redis_model(view, concurrencies) for view in views]
+    for fit in ("high_concurrency", "low_concurrency"):
+        for key in ("roundtrip_service_ms", "command_service_ms"):
+            part["model"][fit][key]["rounds"] = rounds.interval(
+                [f[fit][key]["mean"] for f in fits], 6)
 
 
 def service_time_entry(runs: dict, concurrencies: list[int], rtt_min_s: float) -> tuple:

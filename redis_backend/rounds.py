@@ -40,9 +40,12 @@ def per_round(results: list[dict]) -> dict:
     def mean(r):
         return float(r["latencies_s"].mean()) * 1000 if r["ops"] else None
 
-    return {"throughput_ops_s": interval([r["throughput_ops_s"] for r in results], 1),
-            "mean_ms": interval([mean(r) for r in results]),
-            "p99_ms": interval([p99(r) for r in results])}
+    out = {"throughput_ops_s": interval([r["throughput_ops_s"] for r in results], 1),
+           "mean_ms": interval([mean(r) for r in results]),
+           "p99_ms": interval([p99(r) for r in results])}
+    if all("cpu_s" in r and r["ops"] for r in results):
+        out["server_cpu_per_op_ms"] = interval([r["cpu_s"] / r["ops"] * 1000 for r in results], 5)
+    return out
 
 
 def pooled(results: list[dict]) -> dict:
@@ -85,6 +88,8 @@ def round_view(cal: dict, k: int) -> dict:
             figures["latency_ms"] = {**figures["latency_ms"],
                                      "mean": rounds["mean_ms"]["values"][k],
                                      "p99": rounds["p99_ms"]["values"][k]}
+            if "server_cpu_per_op_ms" in rounds:
+                figures["server_cpu_per_op_ms"] = rounds["server_cpu_per_op_ms"]["values"][k]
         for name in ("service_time_ms", "saturation_throughput_ops_s"):
             if name in rounds and isinstance(figures.get(name), dict):
                 figures[name] = {**figures[name], "mean": rounds[name]["values"][k]}

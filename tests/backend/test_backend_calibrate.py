@@ -66,6 +66,8 @@ def test_calibration_json_has_documented_shape(redis_url, tmp_path, fast_args, c
         assert set(model["fit"]) == set(COMMANDS)
         for key in ("roundtrip_service_ms", "command_service_ms", "app_redis_rtt_ms"):
             assert model[key]["samples"] and min(model[key]["samples"]) >= 0
+        for key in ("roundtrip_service_ms", "command_service_ms"):  # refitted per round
+            assert len(model[key]["rounds"]["values"]) == 2 and model[key]["rounds"]["ci95"]
     mem = r["memory"]
     assert mem["sessions_measured"] == 2000
     # a session costs at least its own field bytes, and far less than a kilobyte
