@@ -167,7 +167,7 @@ def _summarise_mode(name: str, runs: dict[int, list], concurrencies: list[int],
     c1 = rounds.pooled(runs[1])
     c1_mean_s = float(c1["latencies_s"].mean()) if c1["ops"] else 0.0
     cap = rounds.interval(capacity, 1)
-    eff = rounds.interval(servers, 2)
+    eff = rounds.interval(servers, 2, ceiling=max(clients))  # more is not what was measured
     return {"commands": 1, "synchronous_commit": MODES[name],
             "unpipelined": {"by_concurrency": by_concurrency},
             "saturation_throughput_ops_s": cap["mean"],

@@ -17,7 +17,8 @@ from scipy.stats import t as student_t
 ROUND_FIGURES = ("throughput_ops_s", "mean_ms", "p99_ms")
 
 
-def interval(values: list[float], digits: int = 4, floor: float | None = 0.0) -> dict:
+def interval(values: list[float], digits: int = 4, floor: float | None = 0.0,
+             ceiling: float | None = None) -> dict:
     """{"mean", "ci95", "values"}: the 95% interval of the mean over the rounds. Every figure
     measured here is a rate, a time or a count: by default the interval stops at zero."""
     x = np.asarray([v for v in values if v is not None], dtype=float)
@@ -27,7 +28,8 @@ def interval(values: list[float], digits: int = 4, floor: float | None = 0.0) ->
     half = (float(student_t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
             if x.size > 1 else float("inf"))
     low = mean - half if floor is None else max(mean - half, floor)
-    ci = [round(low, digits), round(mean + half, digits)] if np.isfinite(half) else None
+    high = mean + half if ceiling is None else min(mean + half, ceiling)
+    ci = [round(low, digits), round(high, digits)] if np.isfinite(half) else None
     return {"mean": round(mean, digits), "ci95": ci,
             "values": [round(float(v), digits) for v in x]}
 
