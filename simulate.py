@@ -6,9 +6,10 @@
   python simulate.py validate SCENARIO [--resolved]
   python simulate.py compare SCENARIO... [--out DIR]
   python simulate.py schema [--out FILE]
-  python simulate.py calibrate --redis URL [--postgres URL] [--out DIR]
+  python simulate.py calibrate --redis URL [--postgres URL] [--rounds N] [--out DIR]
+  python simulate.py calibrate --cleanup --redis URL [--postgres URL]
   python simulate.py replay --redis URL --calibration FILE [--scenario SCENARIO] [--rate-rps N]
-  python simulate.py lab sentinel [SCENARIO] [--kill crash|hang] [--out DIR]
+  python simulate.py lab sentinel [SCENARIO] [--kill crash|hang] [--trials N] [--out DIR]
 
 Exit status: 0 on success, 2 on invalid input (a one-line message, never a traceback).
 """
