@@ -15,8 +15,6 @@ this write. Every figure is measured once per round (rounds.py) and carries its 
 """
 from __future__ import annotations
 
-from typing import Callable
-
 from . import cleanup, measure, pgbench, rounds
 from .operations import pg_session_write
 from .target import BackendError, connect_postgres, mask_url
