@@ -4,6 +4,7 @@ second signal never cuts the cleanup short; a SIGKILLed run's keys all expire an
 `calibrate --cleanup` removes them; a server that stops answering is reported with what was
 left and how to remove it."""
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -12,14 +13,14 @@ from redis_backend import keys, measure, target
 from redis_backend.cli import main
 from tests.backend.leftovers import finish, foreign, foreign_intact, ours, start, wait_for_line
 
-FAST = ["--duration-s", "0.3", "--concurrency", "1,4", "--memory-sessions", "2000",
+FAST = ["--duration-s", "0.3", "--concurrency", "1,4", "--memory-sessions", "500",
         "--rounds", "2"]
 
 
 def test_sigterm_mid_calibrate_leaves_nothing(redis_url, redis_client, tmp_path):
     foreign(redis_client)
     proc = start(["calibrate", "--redis", redis_url, "--out", str(tmp_path), "--force", *FAST])
-    wait_for_line(proc, "measuring redis item_view pipelined")
+    wait_for_line(proc, "measuring redis session_update pipelined")
     assert ours(redis_client), "our keys exist when the signal is sent"
     proc.send_signal(signal.SIGTERM)
     code, err = finish(proc)
@@ -34,7 +35,7 @@ def test_sigkilled_run_keys_all_expire_and_cleanup_removes_them(redis_url, redis
                                                                 tmp_path, capsys):
     foreign(redis_client)
     proc = start(["calibrate", "--redis", redis_url, "--out", str(tmp_path), "--force", *FAST])
-    wait_for_line(proc, "measuring redis cart_update pipelined")
+    wait_for_line(proc, "measuring redis item_view pipelined")
     proc.kill()
     finish(proc)
     left = ours(redis_client)
@@ -121,19 +122,23 @@ def alive(pid: int) -> bool:
 
 def test_sigterm_mid_lab_stops_every_server_and_removes_its_directory(sentinel_binaries,
                                                                       tmp_path):
+    """Terminated while it starts its servers (the master and replicas up, the Sentinels on
+    their way): every server it started is stopped, its directory removed."""
     temp = tmp_path / "tmp"
     temp.mkdir()
     proc = start(["lab", "sentinel", "--down-after-ms", "1000", "--failover-timeout-ms", "3000",
                   "--out", str(tmp_path / "lab")], TMPDIR=str(temp))
     deadline, started = time.monotonic() + 60, []
-    while len(started) < 6 and time.monotonic() < deadline:  # master, 2 replicas, 3 Sentinels
+    while len(started) < 4 and time.monotonic() < deadline:  # master, 2 replicas, a Sentinel
         started = children(proc.pid)
-        time.sleep(0.2)
-    assert len(started) == 6, started
+        time.sleep(0.05)
+    assert len(started) >= 4, started
     assert list(temp.glob("sessionsim-lab-*"))
     proc.send_signal(signal.SIGTERM)
     code, err = finish(proc)
-    assert code == 143 and "stopped our 6 servers" in err, err
-    assert not [pid for pid in started if alive(pid)]
+    assert code == 143, err
+    stopped = re.search(r"stopped our (\d+) servers", err)
+    assert stopped and int(stopped.group(1)) >= 4, err
+    assert not [pid for pid in started + children(proc.pid) if alive(pid)]
     assert list(temp.iterdir()) == []
     assert not (tmp_path / "lab" / "lab.json").exists()
