@@ -78,7 +78,7 @@ def _by_concurrency_entries(cal: dict):
 def round_view(cal: dict, k: int) -> dict:
     """The calibration with every per-round figure replaced by round k's value."""
     view = copy.deepcopy(cal)
-    bench = (view.get("redis") or {}).get("redis_benchmark") or {}
+    bench = (view.get("redis") or {}).get("capacity") or {}
     if "rounds" in bench:
         bench["commands_s"] = bench["rounds"]["commands_s"]["values"][k]
     for figures in _by_concurrency_entries(view):
