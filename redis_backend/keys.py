@@ -108,8 +108,8 @@ class KeySpace:
         cleanup.note(
             f"could not delete our keys under {self.prefix} in {self.target} "
             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-            f"{f'up to {written:,}' if written else 'some'} keys may remain; each expires within a day (session keys within an "
-            f"hour); remove them now with `python simulate.py calibrate --cleanup --redis "
+            f"{f'up to {written:,}' if written else 'some'} keys may remain; each expires "
+            f"within a day (session keys within an hour); remove them now with `python simulate.py calibrate --cleanup --redis "
             f"{self.target}`")
 
     def __enter__(self) -> KeySpace:

@@ -176,7 +176,9 @@ def to_markdown(rows: list[dict], settings: dict) -> str:
         return None if x is None else f"{x:,.0f}"
 
     def lab(m) -> str | None:
-        return None if m is None else ms(m["mean"]) + ("" if m["sd"] is None else f" ± {ms(m['sd'])}")
+        if m is None:
+            return None
+        return ms(m["mean"]) + ("" if m["sd"] is None else f" ± {ms(m['sd'])}")
 
     table = fmt.table(
         ["figure", "lab (real Sentinels)", "simulated", "gap [95%]", "verdict"],

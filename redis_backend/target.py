@@ -94,7 +94,8 @@ def connect_redis(url: str, command_timeout_s: float | None = None) -> redis.Red
     failures and distort timings."""
     params = parse_redis_url(url)
     client = redis.Redis(**params, socket_connect_timeout=CONNECT_TIMEOUT_S,
-                         socket_timeout=command_timeout_s or COMMAND_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
+                         socket_timeout=command_timeout_s or COMMAND_TIMEOUT_S,
+                         retry=Retry(NoBackoff(), 0))
     try:
         client.ping()
     except redis.AuthenticationError as exc:

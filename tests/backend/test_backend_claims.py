@@ -92,7 +92,8 @@ def with_rounds(cal: dict, session_p99_ms: list[float]) -> dict:
             for c, figures in entry[mode]["by_concurrency"].items():
                 moving = entry is cal["redis"]["operations"]["session_update"] \
                     and mode == "pipelined" and c == "1"
-                p99 = session_p99_ms if moving else [figures["latency_ms"]["p99"]] * len(session_p99_ms)
+                p99 = (session_p99_ms if moving
+                       else [figures["latency_ms"]["p99"]] * len(session_p99_ms))
                 figures["rounds"] = {
                     "throughput_ops_s": {"values": [figures["throughput_ops_s"]] * len(p99)},
                     "mean_ms": {"values": [figures["latency_ms"]["mean"]] * len(p99)},

@@ -14,7 +14,8 @@ FORMS = [  # (as given, its password, as shown)
     ("redis://127.0.0.1:1/0?password=qu3ry&x=1", "qu3ry", "redis://127.0.0.1:1/0?password=***&x=1"),
     ("postgresql://u@127.0.0.1:1/db?sslmode=disable&password=s%40cret", "s@cret",
      "postgresql://u@127.0.0.1:1/db?sslmode=disable&password=***"),
-    ("host=127.0.0.1 password=kv5ecret dbname=x", "kv5ecret", "host=127.0.0.1 password=*** dbname=x"),
+    ("host=127.0.0.1 password=kv5ecret dbname=x", "kv5ecret",
+     "host=127.0.0.1 password=*** dbname=x"),
     ("host=127.0.0.1 password = 'two words' dbname=x", "two words",
      "host=127.0.0.1 password = *** dbname=x"),
 ]
