@@ -7,9 +7,10 @@
   python simulate.py validate SCENARIO [--resolved]
   python simulate.py compare SCENARIO... [--out DIR] [--force]
   python simulate.py schema [--out FILE] [--force]
-  python simulate.py calibrate --redis URL [--postgres URL] [--out DIR]
+  python simulate.py calibrate --redis URL [--postgres URL] [--rounds N] [--out DIR]
+  python simulate.py calibrate --cleanup --redis URL [--postgres URL]
   python simulate.py replay --redis URL --calibration FILE [--scenario SCENARIO] [--rate-rps N]
-  python simulate.py lab sentinel [SCENARIO] [--kill crash|hang] [--out DIR]
+  python simulate.py lab sentinel [SCENARIO] [--kill crash|hang] [--trials N] [--out DIR]
   python simulate.py availability [SCENARIO] [--matrix-report REPORT.json] [--years N] [--out DIR]
   python simulate.py claims [--matrix-report REPORT.json] [--calibration FILE] [--out DIR]
 

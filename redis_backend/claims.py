@@ -12,6 +12,8 @@ import yaml
 
 from reporting import fmt
 
+from . import host_noise, rounds
+
 CLAIMS_FILE = Path(__file__).resolve().parents[1] / "data" / "claims" / "doc-capacity.yaml"
 OPS = (">=", "<=", "between")
 
@@ -33,9 +35,12 @@ def _throughput(cal: dict, op: str, mode: str, c: int | None = None) -> float | 
 
 
 def redis_max_commands_s(cal: dict) -> float | None:
+    """The most commands/s measured: by a client that saturates the server (redis_bench)."""
     values = [_throughput(cal, name, mode) * entry.get("commands", 1)
               for name, entry in _ops(cal).items() for mode in ("pipelined", "unpipelined")
               if _throughput(cal, name, mode) is not None]
+    bench = ((cal.get("redis") or {}).get("capacity") or {}).get("commands_s")
+    values += [bench] if bench else []
     return max(values) if values else None
 
 
@@ -69,7 +74,11 @@ def _pg_op(cal: dict, name: str) -> dict:
 
 
 def db_sync_max_writes_s(cal: dict) -> float | None:
-    by_c = _pg_op(cal, "session_write_sync").get("unpipelined", {}).get("by_concurrency", {})
+    """The server's capacity (pgbench's when it measured more), else the best concurrency."""
+    op = _pg_op(cal, "session_write_sync")
+    if op.get("saturation_throughput_ops_s"):
+        return op["saturation_throughput_ops_s"]
+    by_c = op.get("unpipelined", {}).get("by_concurrency", {})
     return max((v["throughput_ops_s"] for v in by_c.values()), default=None)
 
 
@@ -110,17 +119,39 @@ def load_claims(path: Path = CLAIMS_FILE) -> dict:
     return claims
 
 
-def verdict(op: str, measured: float | None, claim: dict) -> str:
-    if measured is None:
-        return "not measured"
+def _satisfies(op: str, x: float, claim: dict) -> bool:
     if op == ">=":
-        ok = measured >= claim["value"]
-    elif op == "<=":
-        ok = measured <= claim["value"]
-    else:
+        return x >= claim["value"]
+    if op == "<=":
+        return x <= claim["value"]
+    low, high = claim["values"]
+    return low <= x <= high
+
+
+def verdict(op: str, measured: dict | None, claim: dict) -> str:
+    """measured: rounds.interval of the metric. "holds" when the whole 95% interval meets the
+    claim, "fails" when none of it does, "uncertain" otherwise (the host's noise named)."""
+    if measured is None or measured["mean"] is None:
+        return "not measured"
+    lo, hi = measured["ci95"] or (measured["mean"], measured["mean"])
+    if op == "between":  # the interval meets none of it when it lies wholly outside
         low, high = claim["values"]
-        ok = low <= measured <= high
-    return "holds" if ok else "fails"
+        ok_all, ok_none = low <= lo and hi <= high, hi < low or lo > high
+    else:
+        ok_all = _satisfies(op, lo, claim) and _satisfies(op, hi, claim)
+        ok_none = not _satisfies(op, lo, claim) and not _satisfies(op, hi, claim)
+    if ok_all:
+        return "holds"
+    if ok_none:
+        return "fails"
+    return "uncertain"
+
+
+def metric_interval(calibration: dict, metric: str) -> dict:
+    """The metric in every round (rounds.round_view), as an interval."""
+    n = rounds.count(calibration)
+    views = [rounds.round_view(calibration, k) for k in range(n)] if n > 1 else [calibration]
+    return rounds.interval([METRICS[metric](view) for view in views], 3)
 
 
 def claimed_text(claim: dict) -> str:
@@ -131,18 +162,35 @@ def claimed_text(claim: dict) -> str:
 
 
 def evaluate(calibration: dict, path: Path = CLAIMS_FILE) -> list[dict]:
+    noise = host_noise.describe(calibration["host_noise"]) if calibration.get("host_noise") else ""
     rows = []
     for name, claim in load_claims(path).items():
-        measured = METRICS[claim["metric"]](calibration)
+        measured = metric_interval(calibration, claim["metric"])
         rows.append({"claim": name, "text": claim["text"], "claimed": claimed_text(claim),
                      "metric": claim["metric"], "unit": claim["unit"],
-                     "measured": None if measured is None else round(float(measured), 3),
+                     "measured": measured["mean"], "ci95": measured["ci95"],
+                     "rounds": measured["values"],
                      "verdict": verdict(claim["op"], measured, claim)})
+        if rows[-1]["verdict"] == "uncertain":
+            rows[-1]["noise"] = noise or "no host noise recorded"
     return rows
 
 
+def _measured_text(r: dict) -> str | None:
+    if r["measured"] is None:
+        return None
+    ci = r.get("ci95")
+    if ci and ci[0] != ci[1]:
+        return f"{fmt.num(r['measured'])} [{fmt.num(ci[0])}, {fmt.num(ci[1])}] {r['unit']}"
+    return f"{fmt.num(r['measured'])} {r['unit']}"
+
+
 def to_markdown(rows: list[dict]) -> str:
-    return fmt.table(["claim", "document says", "measured", "verdict"],
-                     [[r["text"], r["claimed"], None if r["measured"] is None else
-                       f"{fmt.num(r['measured'])} {r['unit']}", r["verdict"]] for r in rows],
-                     align="llrl") + "\n"
+    """The table; under it, when a verdict is uncertain, the host's noise that widened it."""
+    table = fmt.table(["claim", "document says", "measured [95% interval]", "verdict"],
+                      [[r["text"], r["claimed"], _measured_text(r),
+                        "uncertain (noise below)" if r.get("noise") else r["verdict"]]
+                       for r in rows], align="llrl") + "\n"
+    noise = next((r["noise"] for r in rows if r.get("noise")), None)
+    return table + (f"\nUncertain: the interval over the rounds straddles the claim; {noise}.\n"
+                    if noise else "")

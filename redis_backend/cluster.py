@@ -9,6 +9,7 @@ from pathlib import Path
 
 import redis
 
+from . import cleanup
 from .servers import LOOPBACK, Server, ServerError, start_redis, start_sentinel
 
 READY_TIMEOUT_S = 30.0
@@ -64,9 +65,17 @@ class SentinelCluster:
         _wait(lambda: self._sentinels_ready(), "Sentinels to see the replicas and each other")
 
     def stop(self) -> None:
-        for server in reversed(self.servers):
-            server.stop()
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+        """Stops every server we started (by PID) and removes the directory; shielded, noted."""
+        with cleanup.shielded():
+            servers = list(reversed(self.servers))
+            for server in servers:
+                server.stop()
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+            self.master, self.replicas, self.sentinels = None, [], []
+            if servers:
+                cleanup.note(f"stopped our {len(servers)} servers (PIDs "
+                             f"{', '.join(str(s.pid) for s in servers)}) and removed "
+                             f"{self.work_dir}")
 
     def _replicas_synced(self) -> bool:
         for r in self.replicas:

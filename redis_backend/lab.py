@@ -17,7 +17,9 @@ period (min(1 s, down-after)) after the last reply: down-after + 0-1.2 s. A Sent
 peers at once when it gets +sdown, so +odown follows the second Sentinel's +sdown by a tick.
 The first in +odown asks for votes at once (the 0-1 s desync delay only spaces out retries) and
 is elected a tick later; it sends SLAVEOF NO ONE two ticks later and sees the promotion in the
-next INFO (every second from +odown): +promoted-slave about 1 s after +odown. It then forces a
+next INFO (every second from +odown): +promoted-slave about 1 s after +odown; earlier after
+some crashes, when the replica reported its link down before +odown and the 1 s INFO polling
+began then (sim/mechanisms/sentinel.py, step 4). It then forces a
 hello; the other Sentinels adopt the new master and announce +switch-master a tick later,
 which is when redis-py clients find it. The leader's own +switch-master (+failover-end) waits
 until the other replicas are reconfigured (another INFO period or more).
@@ -27,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import random
 import signal
 import threading
 import time
@@ -38,14 +41,19 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
-from . import __version__
+from . import __version__, cleanup
 from .cluster import SentinelCluster
 
 DEFAULTS = {"down_after_ms": 5000, "quorum": 2, "failover_timeout_ms": 10000,
             "parallel_syncs": 1, "kill": "crash", "write_rate_per_s": 500.0,
             "replicas": 2, "sentinels": 3,
-            "client_socket_timeout_s": 0.1}  # the document's Sentinel client setting
-WARMUP_S = 1.0
+            "client_socket_timeout_s": 0.1,  # the document's Sentinel client setting
+            "warmup_s": None}  # None: as in production (below)
+# A Sentinel sends INFO to each replica every 10 s (SENTINEL_INFO_PERIOD), at a phase set when
+# it found the replica; after a crash, the INFO that reports the replica's link down switches it
+# to every second (sim/mechanisms/sentinel.py, step 4). In production the failure falls at a
+# random point of that cycle: the lab waits a random 10-20 s before the kill to do the same.
+INFO_CALM_PERIOD_S = 10.0
 TAIL_S = 1.0  # keep writing this long after the first write on the new master
 EVENTS = ("+sdown", "+odown", "+try-failover", "+elected-leader", "+selected-slave",
           "+promoted-slave", "+config-update-from", "+switch-master", "+slave-reconf-sent",
@@ -103,6 +111,9 @@ class Writer(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
+        """One write per period; writes that fell due while one was blocked (a hung master
+        holds each for the socket timeout) are not sent late in a burst but counted as failed,
+        "Blocked": the app's requests in that time would have failed the same way."""
         i, next_s = 0, time.monotonic()
         while not self._halt.is_set():
             try:
@@ -112,7 +123,10 @@ class Writer(threading.Thread):
             except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as exc:
                 self.errors.append((time.monotonic(), type(exc).__name__))
             i += 1
-            next_s = max(next_s + self.period_s, time.monotonic())  # no catch-up burst
+            now = time.monotonic()
+            missed = int((now - next_s) / self.period_s) - 1 if now > next_s else 0
+            self.errors += [(now, "Blocked")] * max(0, missed)
+            next_s = max(next_s + self.period_s, now)
             self._halt.wait(max(0.0, next_s - time.monotonic()))
 
     def stop(self) -> None:
@@ -128,24 +142,29 @@ def key(i: int) -> str:
 def run_sentinel_lab(settings: dict, out_dir: Path | None = None) -> dict:
     """Run the lab; return (and, if out_dir, write to out_dir/lab.json) the result dict."""
     s = {**DEFAULTS, **settings}
+    warmup_s = s["warmup_s"]
+    if warmup_s is None:
+        warmup_s = random.uniform(INFO_CALM_PERIOD_S, 2 * INFO_CALM_PERIOD_S)
     with SentinelCluster(s, replicas=s["replicas"], sentinels=s["sentinels"]) as cluster:
         recorder = EventRecorder(cluster.sentinel_addresses)
         writer = Writer(cluster.sentinel_addresses, s["write_rate_per_s"],
                         s["client_socket_timeout_s"])
         try:
             writer.start()
-            time.sleep(WARMUP_S)
+            time.sleep(warmup_s)
             t_kill = time.monotonic()
             os.kill(cluster.master.pid, signal.SIGKILL if s["kill"] == "crash" else signal.SIGSTOP)
             _wait_for_recovery(recorder, writer, s)
         finally:
-            writer.stop()
-            recorder.stop()
+            with cleanup.shielded():
+                writer.stop()
+                recorder.stop()
         lost = lost_writes(cluster.sentinel_addresses, writer.acked)
         ports = {"master_port": cluster.master.port,
                  "replica_ports": [r.port for r in cluster.replicas],
                  "sentinel_ports": [x.port for x in cluster.sentinels]}
-        result = summarise(s, t_kill, recorder, writer, lost, ports)
+        result = summarise({**s, "warmup_s": round(warmup_s, 2)}, t_kill, recorder, writer,
+                           lost, ports)
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -211,6 +230,7 @@ def lab_table(result: dict) -> str:
     s, m = result["settings"], result["summary"]
     rows = [("kill", s["kill"]), ("down-after", f"{s['down_after_ms']} ms"),
             ("quorum", s["quorum"]), ("failover-timeout", f"{s['failover_timeout_ms']} ms"),
+            ("writes before the kill", f"{s['warmup_s']:g} s"),
             ("+sdown (first Sentinel)", _ms(m["sdown_ms"])), ("+odown", _ms(m["odown_ms"])),
             ("+switch-master", _ms(m["switch_master_ms"])),
             ("first write after kill", _ms(m["first_write_after_kill_ms"])),

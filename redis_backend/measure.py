@@ -32,6 +32,8 @@ from typing import Callable
 
 import numpy as np
 
+from . import cleanup
+
 MAX_SAMPLES = 2000
 SATURATED_UTILISATION = 0.9
 
@@ -68,15 +70,16 @@ def run_load(connect: Callable[[], object], op: Callable[[object, int], None],
         start_gate.wait()
         t_start = time.perf_counter()
         stop.wait(duration_s)
-    finally:  # also on KeyboardInterrupt: stop the workers before cleanup touches the keys
-        stop.set()
-        for t in threads:
-            t.join()
-        elapsed_s = time.perf_counter() - t_start if "t_start" in locals() else 0.0
-        for conn in conns:
-            close = getattr(conn, "close", None)
-            if close:
-                close()
+    finally:  # also when interrupted: stop the workers before cleanup touches the keys
+        with cleanup.shielded():
+            stop.set()
+            for t in threads:
+                t.join()
+            elapsed_s = time.perf_counter() - t_start if "t_start" in locals() else 0.0
+            for conn in conns:
+                close = getattr(conn, "close", None)
+                if close:
+                    close()
     if errors:
         raise errors[0]
     all_lat = np.concatenate([np.asarray(x) for x in latencies])

@@ -20,6 +20,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 from pydantic import ValidationError
 
 from reporting import fmt
@@ -28,6 +29,7 @@ from sim.schema import Scenario
 from sim.errors import UserError
 from sim.streams import empirical_samples
 
+from . import rounds
 from .operations import REPLAY_OPERATIONS
 from .target import BackendError
 
@@ -155,20 +157,40 @@ ROWS = [("throughput (req/s)", ("throughput_rps",)),
         ("Redis utilisation", ("redis_utilisation",))]
 
 
-def comparison(measured: dict, predicted: dict) -> list[dict]:
-    """Predicted beside measured; gap = (measured - predicted) / predicted."""
+def comparison(runs: list[dict], predicted: dict) -> list[dict]:
+    """Predicted beside measured over the valid repetitions: the measured mean, each
+    repetition's gap = (measured - predicted) / predicted, and the gap's 95% interval. A
+    repetition whose client fell behind or whose host stalled (replay.summarise) is left out;
+    with none left, nothing is compared."""
+    valid = [r for r in runs if r.get("valid", True)]
     rows = []
     for label, path in ROWS:
-        m, p = measured, predicted
-        for part in path:
-            m, p = (m or {}).get(part), (p or {}).get(part)
-        gap = None if m is None or not p else round(100 * (m - p) / p, 1)
-        rows.append({"figure": label, "key": ".".join(path), "predicted": p, "measured": m,
-                     "gap_pct": gap})
+        p = _at(predicted, path)
+        values = [v for v in (_at(r, path) for r in valid) if v is not None]
+        gaps = [100 * (v - p) / p for v in values] if p else []
+        gap = rounds.interval(gaps, 1, floor=None) if gaps else None
+        rows.append({"figure": label, "key": ".".join(path), "predicted": p,
+                     "measured": round(float(np.mean(values)), 4) if values else None,
+                     "measured_values": values,
+                     "gap_pct": None if gap is None else gap["mean"],
+                     "gap_pct_ci95": None if gap is None else gap["ci95"],
+                     "repetitions_compared": len(values)})
     return rows
 
 
+def _at(figures: dict, path: tuple):
+    for part in path:
+        figures = (figures or {}).get(part)
+    return figures
+
+
 def to_markdown(rows: list[dict]) -> str:
-    return fmt.table(["figure", "predicted", "measured", "gap"],
-                     [[r["figure"], fmt.num(r["predicted"]), fmt.num(r["measured"]),
-                       None if r["gap_pct"] is None else f"{r['gap_pct']:+.1f}%"] for r in rows]) + "\n"
+    def gap(r) -> str | None:
+        if r["gap_pct"] is None:
+            return None
+        ci = r["gap_pct_ci95"]
+        return f"{r['gap_pct']:+.1f}%" + ("" if ci is None else f" [{ci[0]:+.0f}, {ci[1]:+.0f}]")
+
+    return fmt.table(["figure", "predicted", "measured", "gap [95%]"],
+                     [[r["figure"], fmt.num(r["predicted"]), fmt.num(r["measured"]), gap(r)]
+                      for r in rows]) + "\n"

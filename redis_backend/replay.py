@@ -20,9 +20,9 @@ from sim.schema import Scenario
 from sim.streams import Streams
 from sim.engine import arrival_stream
 
-from . import measure
+from . import cleanup, measure
 from .keys import KeySpace
-from .operations import REPLAY_OPERATIONS, redis_op, send
+from .operations import redis_op, seed_sessions
 
 TOKENS = 1000
 START_DELAY_S = 0.2  # the first request is due this long after the threads start
@@ -49,9 +49,8 @@ def drive(connect, scenario: Scenario, ks: KeySpace, clients: int) -> dict:
     stream = request_stream(scenario)
     tokens = [f"t{i:05d}" for i in range(TOKENS)]
     setup = connect()
-    try:  # every token has a session before the load starts
-        for n, tok in enumerate(tokens):
-            send(setup, REPLAY_OPERATIONS["login"](ks, tok, n, time.time()), pipelined=True)
+    try:
+        seed_sessions(setup, ks, tokens)
     finally:
         setup.close()
     senders = _senders(scenario, ks, tokens)
@@ -88,12 +87,13 @@ def drive(connect, scenario: Scenario, ks: KeySpace, clients: int) -> dict:
         for t in threads:
             while t.is_alive():
                 t.join(0.2)
-    finally:  # also on Ctrl-C: stop the workers before cleanup touches the keys
-        halt.set()
-        for t in threads:
-            t.join()
-        for conn in conns:
-            conn.close()
+    finally:  # also when interrupted: stop the workers before cleanup touches the keys
+        with cleanup.shielded():
+            halt.set()
+            for t in threads:
+                t.join()
+            for conn in conns:
+                conn.close()
     if errors:
         raise errors[0]
     due_s = np.array([at for at, _ in stream])
@@ -102,19 +102,46 @@ def drive(connect, scenario: Scenario, ks: KeySpace, clients: int) -> dict:
             "wall_s": float(np.nanmax(done - t0)) if len(stream) else 0.0}
 
 
+# A run is compared only if its client kept to its schedule: a request sent LAG_P99_LIMIT_MS
+# late at the 99th percentile means the client fell behind (its threads could not keep up:
+# every response time then carries the backlog), one sent STALL_LIMIT_MS late means the host
+# stalled (a VM pause, a neighbour's burst). Wake-up jitter on a busy VM is a few ms.
+LAG_P99_LIMIT_MS, STALL_LIMIT_MS = 20.0, 250.0
+
+
 def summarise(records: dict, scenario: Scenario, redis_cpu_s: float) -> dict:
-    """Measured figures over the window after the warm-up, in the simulator's terms."""
+    """Measured figures over the window after the warm-up, in the simulator's terms.
+
+    Throughput = completions per second within the window (a request due in the window that
+    finished after it does not count; one due in the warm-up that finished in it does): what
+    the server delivered, not what was offered. Latencies are of the requests due in the
+    window. The client's lag (sent - due) says whether the run can be compared at all."""
     sim = scenario.simulation
     due, sent, done = records["due_s"], records["sent_s"], records["done_s"]
+    window_s = sim.duration_s - sim.warmup_s
     counted = (due >= sim.warmup_s) & ~np.isnan(done)
+    finished = ~np.isnan(done) & (done >= sim.warmup_s) & (done <= sim.duration_s)
     response, ops = (done - due)[counted], records["ops"][counted]
+    lag_ms = (sent - due)[(due >= sim.warmup_s) & ~np.isnan(sent)] * 1000
+    lag = measure.latency_summary_ms(lag_ms / 1000)
+    lag["max"] = round(float(lag_ms.max()), 3) if lag_ms.size else None
+    reasons = []
+    if lag["p99"] is not None and lag["p99"] > LAG_P99_LIMIT_MS:
+        reasons.append(f"the client fell behind its schedule (lag p99 {lag['p99']:,.1f} ms > "
+                       f"{LAG_P99_LIMIT_MS:g} ms)")
+    if lag["max"] is not None and lag["max"] > STALL_LIMIT_MS:
+        reasons.append(f"the host or the client stalled (a request sent {lag['max']:,.0f} ms "
+                       f"late > {STALL_LIMIT_MS:g} ms)")
     wall_s = records["wall_s"]
     return {"requests": int(due.size), "counted": int(counted.sum()),
-            "throughput_rps": round(float(counted.sum()) / (sim.duration_s - sim.warmup_s), 2),
+            "throughput_rps": round(float(finished.sum()) / window_s, 2),
+            "offered_rps": round(float(((due >= sim.warmup_s) & (due < sim.duration_s)).sum())
+                                 / window_s, 2),
             "latency_ms": measure.latency_summary_ms(response),
             "service_latency_ms": measure.latency_summary_ms((done - sent)[counted]),
-            "late_start_ms": measure.latency_summary_ms((sent - due)[counted]),
+            "client_lag_ms": lag,
             "latency_ms_by_operation": {name: measure.latency_summary_ms(response[ops == name])
                                         for name in sorted(set(ops.tolist()))},
             "redis_utilisation": round(redis_cpu_s / wall_s, 4) if wall_s else None,
-            "mix_sent": dict(Counter(records["ops"].tolist()))}
+            "mix_sent": dict(Counter(records["ops"].tolist())),
+            "valid": not reasons, "invalid_because": reasons}

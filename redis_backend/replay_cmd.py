@@ -29,7 +29,8 @@ DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "peak.yam
 
 def run_replay(redis_url: str, calibration: Path, scenario_file: Path | None, rate_rps: float,
                duration_s: float, warmup_s: float, clients: int, seed: int,
-               replications: int, out_dir: Path, force: bool, on_step=None) -> dict:
+               replications: int, out_dir: Path, force: bool, on_step=None,
+               repetitions: int = 3) -> dict:
     step = on_step or (lambda text: None)
     refuse_existing([Path(out_dir) / name for name in (OUT_FILE, TABLE_FILE, PROBE_FILE)], force)
     if warmup_s >= duration_s:
@@ -45,28 +46,37 @@ def run_replay(redis_url: str, calibration: Path, scenario_file: Path | None, ra
     probe = probe_host(redis_url, rate_rps, Path(out_dir))
     scenario = replay_scenario(base, calibration, rate_rps, duration_s, warmup_s, clients, seed,
                                replications, (Path(out_dir) / PROBE_FILE, "samples"))
-    step(f"replaying {scenario_file.name}'s stream at {rate_rps:g} req/s for {duration_s:g} s")
-    with KeySpace(client) as ks:
-        cpu0 = measure.redis_cpu_s(client)
-        records = drive(lambda: connect_redis(redis_url), scenario, ks, clients)
-        redis_cpu_s = measure.redis_cpu_s(client) - cpu0
-    measured = summarise(records, scenario, redis_cpu_s)
+    runs = []
+    for k in range(repetitions):
+        step(f"replaying {scenario_file.name}'s stream at {rate_rps:g} req/s for "
+             f"{duration_s:g} s (repetition {k + 1}/{repetitions})")
+        with KeySpace(client, mask_url(redis_url)) as ks:
+            cpu0 = measure.redis_cpu_s(client)
+            records = drive(lambda: connect_redis(redis_url), scenario, ks, clients)
+            redis_cpu_s = measure.redis_cpu_s(client) - cpu0
+        runs.append(summarise(records, scenario, redis_cpu_s))
+        for reason in runs[-1]["invalid_because"]:
+            step(f"repetition {k + 1} is invalid, not compared: {reason}")
     step(f"simulating the same stream ({replications} replications)")
     predicted = predict(scenario)
+    valid = [r for r in runs if r["valid"]]
+    measured = valid[0] if valid else runs[0]  # the first valid repetition, in full
     return {"format": FORMAT, "tool_version": __version__,
             "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "target": mask_url(redis_url),
             "settings": {"scenario": str(scenario_file), "calibration": str(calibration),
                          "rate_rps": rate_rps, "duration_s": duration_s, "warmup_s": warmup_s,
                          "clients": clients, "seed": seed, "replications": replications,
+                         "repetitions": repetitions,
                          "mix": scenario.workload.mix,
                          "open_loop_penalty": str(Path(out_dir) / PROBE_FILE)},
             "host": {"open_loop_penalty_ms_now": probe["mean"],
                      "open_loop_penalty_ms_at_calibration": mean_s(
                          at_calibration.topology.network.lb_app_rtt) * 1000,
                      "calibration_probe": at_calibration.topology.network.lb_app_rtt.key},
-            "measured": measured, "predicted": predicted,
-            "comparison": comparison(measured, predicted)}
+            "measured": measured, "repetitions": runs,
+            "valid_repetitions": len(valid), "predicted": predicted,
+            "comparison": comparison(runs, predicted)}
 
 
 def probe_host(redis_url: str, rate_rps: float, out_dir: Path) -> dict:
@@ -98,5 +108,14 @@ def write_outputs(result: dict, out_dir: Path, force: bool) -> tuple[Path, str]:
         f"({s['replications']} replications), its open-loop penalty re-measured just before "
         f"the replay: {result['host']['open_loop_penalty_ms_now']:.3f} ms "
         f"(calibration: {result['host']['open_loop_penalty_ms_at_calibration']:.3f} ms). "
-        "gap = (measured - predicted) / predicted.\n\n" + table)
+        f"{result['valid_repetitions']} of {s['repetitions']} repetitions compared (a run "
+        "whose client fell behind or whose host stalled is not); measured: their mean; gap = "
+        "(measured - predicted) / predicted, mean [95% interval] over them.\n\n" + table
+        + _invalid_text(result["repetitions"]))
     return path, table
+
+
+def _invalid_text(runs: list[dict]) -> str:
+    lines = [f"- repetition {k + 1}: {'; '.join(r['invalid_because'])}"
+             for k, r in enumerate(runs) if not r["valid"]]
+    return ("\nNot compared:\n" + "\n".join(lines) + "\n") if lines else ""

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cleanup
 from .target import BackendError
 
 LOOPBACK = "127.0.0.1"
@@ -84,6 +85,16 @@ def stop_pid(proc: subprocess.Popen, timeout_s: float = 10.0) -> None:
 
 
 def _wait_for_port(proc: subprocess.Popen, port: int, timeout_s: float, log: Path) -> None:
+    """Returns once the port answers; otherwise (also when interrupted) stops proc, raises."""
+    try:
+        _poll_port(proc, port, timeout_s, log)
+    except BaseException:
+        with cleanup.shielded():
+            stop_pid(proc)
+        raise
+
+
+def _poll_port(proc: subprocess.Popen, port: int, timeout_s: float, log: Path) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -94,7 +105,6 @@ def _wait_for_port(proc: subprocess.Popen, port: int, timeout_s: float, log: Pat
                 return
         except OSError:
             time.sleep(0.05)
-    stop_pid(proc)
     raise ServerError(f"server did not listen on {LOOPBACK}:{port} within {timeout_s} s")
 
 
@@ -110,7 +120,8 @@ def start_redis(work_dir: Path, *args: str, binary: str = "redis-server") -> Ser
     cmd = [exe, "--port", str(port), "--bind", LOOPBACK, "--dir", str(work_dir),
            "--save", "", "--appendonly", "no", "--daemonize", "no",
            "--logfile", str(log), *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with cleanup.shielded():  # no signal between the fork and our holding its PID
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for_port(proc, port, 10.0, log)
     return Server("redis", port, proc, work_dir)
 
@@ -133,7 +144,8 @@ def start_sentinel(work_dir: Path, master_port: int, settings: dict) -> Server:
         f"sentinel failover-timeout mymaster {settings['failover_timeout_ms']}",
         f"sentinel parallel-syncs mymaster {settings['parallel_syncs']}", ""]))
     args = [exe, str(conf)] if exe.endswith("sentinel") else [exe, str(conf), "--sentinel"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with cleanup.shielded():
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for_port(proc, port, 10.0, log)
     return Server("sentinel", port, proc, work_dir)
 
@@ -169,14 +181,17 @@ def start_postgres(work_dir: Path | None = None) -> Server:
     log_fd = open(log, "w")
     if run_as:
         os.chown(log, run_as["user"], -1)
-    proc = subprocess.Popen([postgres, "-D", str(data), "-p", str(port), "-k", str(base),
-                             "-c", f"listen_addresses={LOOPBACK}"],
-                            stdout=log_fd, stderr=subprocess.STDOUT, **run_as)
+    with cleanup.shielded():
+        proc = subprocess.Popen([postgres, "-D", str(data), "-p", str(port), "-k", str(base),
+                                 "-c", f"listen_addresses={LOOPBACK}"],
+                                stdout=log_fd, stderr=subprocess.STDOUT, **run_as)
     log_fd.close()
     try:
         _wait_for_port(proc, port, 30.0, log)
-    except ServerError:
-        shutil.rmtree(base, ignore_errors=True)
+    except BaseException:
+        with cleanup.shielded():
+            stop_pid(proc)
+            shutil.rmtree(base, ignore_errors=True)
         raise
     _wait_pg_ready(port)
     return Server("postgres", port, proc, base, owned_dirs=[base])

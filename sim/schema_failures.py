@@ -158,7 +158,8 @@ class Sentinel(Strict):
     failover_timeout_ms: PositiveFloat = 10000  # doc
     parallel_syncs: PositiveInt = 1          # doc
     ping_period_s: PositiveFloat = 1.0       # Redis: PING every second
-    info_period_s: PositiveFloat = 1.0       # Redis: INFO every second during a failover
+    info_period_s: PositiveFloat = 1.0       # Redis: INFO to a replica every second in a failover
+    info_calm_period_s: PositiveFloat = 10.0  # Redis: SENTINEL_INFO_PERIOD, INFO every 10 s otherwise
     max_desync_s: PositiveFloat = 1.0        # Redis: SENTINEL_MAX_DESYNC, spreads failover retries
     replica_sync_s: PositiveFloat = 1.0      # assumption: a replica's resync to the new master
     client_discovery_s: PositiveFloat = 0.05  # assumption: a client asks the Sentinels again

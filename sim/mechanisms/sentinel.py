@@ -15,7 +15,15 @@
    the others vote for the first to ask, so it is +elected-leader a tick later. (The random
    SENTINEL_MAX_DESYNC delay only spaces out *retries* of a failed attempt.)
 4. The leader selects a replica, sends SLAVEOF NO ONE (a tick each), and sees the promotion in
-   INFO, which it sends to the replicas every second from the tick the master went +odown.
+   the next INFO reply from it (sentinelSendPeriodicCommands). A Sentinel sends INFO to a
+   replica every 10 s (info_calm_period_s, at a phase of its own), and every second
+   (info_period_s) once the master is +odown (from that very tick, if the last INFO is a second
+   old) or once the replica has reported its link to the master down. A crash drops that link
+   at once, and the replica's INFO says so (master_link_down_since_seconds, in whole seconds of
+   the wall clock: non-zero once a second boundary has passed); so after a crash the 10 s INFO
+   that falls between the crash and +odown (with down-after 5 s, about half the time) starts
+   the 1 s polling early, at a phase of its own, and the promotion shows 0-1 s after SLAVEOF
+   instead of a second after +odown. A hung master keeps the link up: no such shortcut.
 5. At the promotion the leader forces a hello to every instance; the other Sentinels adopt the
    new configuration on receipt and announce +switch-master: from then on they give clients the
    new address. The leader meanwhile reconfigures the other replicas, parallel-syncs at a time
@@ -93,18 +101,41 @@ def sentinel(env, control, nodes, cfg: Sentinel, repl: Replication, log: WriteLo
             # no failover now; a retry waits 2 x failover-timeout plus the desync delay
             yield env.timeout(2 * cfg.failover_timeout_ms / 1000 + rng.uniform(0, cfg.max_desync_s))
             continue
-        yield from _failover(env, control, nodes, master, t_fail, t_odown, cfg, repl, log, rng)
+        yield from _failover(env, control, nodes, master, (t_fail, t_odown), cfg, repl, log, rng)
 
 
-def _next_info(t_odown: float, after: float, cfg: Sentinel, rng) -> float:
-    """The first INFO reply after `after`: INFO goes out every info_period from the +odown tick."""
-    period = cfg.info_period_s
-    k = max(1, math.ceil((after - t_odown) / period))
-    return t_odown + k * period + _tick(rng)
+def _info_replies(t_fail: float, t_odown: float, crashed: bool, cfg: Sentinel, rng):
+    """The times of one Sentinel's INFO replies from one replica after the failure (step 4).
+
+    INFO goes out at the first tick at which the last reply is older than the period; loopback
+    and LAN replies take well under a tick, so a reply is stamped when its INFO is sent."""
+    fast_s, calm_s = cfg.info_period_s, cfg.info_calm_period_s
+    t = t_fail - rng.uniform(0, calm_s)  # the last reply before the failure
+    second = rng.uniform(0, 1.0)  # where the wall clock's seconds begin
+    link_down = False
+    while True:
+        tick = _tick(rng)
+        if link_down or t >= t_odown:
+            t += fast_s + tick
+        elif t + calm_s + tick > t_odown:  # the period shortens at +odown
+            t = max(t_odown, t + fast_s + tick)
+        else:
+            t += calm_s + tick
+        link_down = link_down or (crashed and math.floor(t - second) > math.floor(t_fail - second))
+        yield t
 
 
-def _failover(env, control, nodes, old, t_fail, t_odown, cfg: Sentinel, repl: Replication,
+def _next_info(replies, after: float) -> float:
+    """The first reply of an _info_replies schedule after `after`."""
+    while (t := next(replies)) <= after:
+        pass
+    return t
+
+
+def _failover(env, control, nodes, old, times: tuple, cfg: Sentinel, repl: Replication,
               log: WriteLog, rng):
+    t_fail, t_odown = times
+    crashed = old.state == "crashed"
     candidates = sorted((r for r in control.linked if r.up), key=lambda r: r.name)
     if not candidates:
         control.log("sentinel", "-failover-abort-no-good-slave")
@@ -117,28 +148,31 @@ def _failover(env, control, nodes, old, t_fail, t_odown, cfg: Sentinel, repl: Re
     began = env.now
     yield env.timeout(_tick(rng) + _tick(rng))  # select the replica, then SLAVEOF NO ONE
     control.log("sentinel", f"+selected-slave {new.name}")
-    yield env.timeout(_next_info(t_odown, env.now, cfg, rng) - env.now)
+    promoted = _next_info(_info_replies(t_fail, t_odown, crashed, cfg, rng), env.now)
+    yield env.timeout(promoted - env.now)
     control.log("sentinel", f"+promoted-slave {new.name}")
     yield env.timeout(_tick(rng))  # the forced hello reaches the other Sentinels
     control.log("sentinel", f"+switch-master {old.name} -> {new.name}", "action")
-    env.process(_reconfigure(env, control, nodes, old, new, began, t_odown, cfg, rng))
+    env.process(_reconfigure(env, control, nodes, old, new, began, times, crashed, cfg, rng))
     env.process(_rejoin(env, control, old, cfg))
     yield env.timeout(cfg.client_discovery_s)
     control.redis_master = new
     control.log("app", f"clients switched to {new.name}")
 
 
-def _reconfigure(env, control, nodes, old, new, began, t_odown, cfg: Sentinel, rng):
+def _reconfigure(env, control, nodes, old, new, began, times, crashed, cfg: Sentinel, rng):
     """The leader points the other replicas at the new master, parallel-syncs at a time."""
     others = [r for r in nodes.redis if r is not new and r is not old and r.up]
+    replies = {r.name: _info_replies(*times, crashed, cfg, rng) for r in others}
     deadline = began + cfg.failover_timeout_ms / 1000
     for i in range(0, len(others), cfg.parallel_syncs):
         if env.now >= deadline:
             break
         yield env.timeout(_tick(rng))  # SLAVEOF new master sent
-        done_at = _next_info(t_odown, env.now + cfg.replica_sync_s, cfg, rng)
+        batch = others[i:i + cfg.parallel_syncs]
+        done_at = max(_next_info(replies[r.name], env.now + cfg.replica_sync_s) for r in batch)
         yield env.timeout(done_at - env.now)
-        for replica in others[i:i + cfg.parallel_syncs]:
+        for replica in batch:
             control.linked.add(replica)
             control.log("sentinel", f"+slave-reconf-done {replica.name}")
     yield env.timeout(_tick(rng))

@@ -77,13 +77,18 @@ def sentinel_binaries():
 @pytest.fixture
 def fast_args() -> list[str]:
     """Short runs keep the whole backend suite within a couple of minutes."""
-    return ["--duration-s", "0.3", "--concurrency", "1,4", "--memory-sessions", "2000"]
+    return ["--duration-s", "0.3", "--concurrency", "1,4", "--memory-sessions", "2000",
+            "--rounds", "2"]
 
 
 
-@pytest.fixture(scope="module")
+CALIBRATE_ARGS = ["--duration-s", "0.5", "--concurrency", "1,4", "--memory-sessions", "2000",
+                  "--rounds", "3"]
+
+
+@pytest.fixture(scope="session")
 def calibrated(tmp_path_factory):
-    """One real Redis and one short calibration of it, shared by a module's tests:
+    """One real Redis and one short calibration of it, shared by the session's tests:
     (server, url of DB 15, path of calibration.json)."""
     require("redis-server")
     from redis_backend.cli import main
@@ -92,8 +97,7 @@ def calibrated(tmp_path_factory):
     url = f"redis://{servers.LOOPBACK}:{server.port}/{CALIBRATION_DB}"
     try:
         assert main(["calibrate", "--redis", url, "--out", str(work / "cal"),
-                     "--duration-s", "0.5", "--concurrency", "1,4",
-                     "--memory-sessions", "2000"]) == 0
+                     *CALIBRATE_ARGS]) == 0
         yield server, url, work / "cal" / "calibration.json"
     finally:
         server.stop()

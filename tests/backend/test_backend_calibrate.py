@@ -66,14 +66,32 @@ def test_calibration_json_has_documented_shape(redis_url, tmp_path, fast_args, c
         assert set(model["fit"]) == set(COMMANDS)
         for key in ("roundtrip_service_ms", "command_service_ms", "app_redis_rtt_ms"):
             assert model[key]["samples"] and min(model[key]["samples"]) >= 0
+        for key in ("roundtrip_service_ms", "command_service_ms"):  # refitted per round
+            assert len(model[key]["rounds"]["values"]) == 2 and model[key]["rounds"]["ci95"]
     mem = r["memory"]
     assert mem["sessions_measured"] == 2000
     # a session costs at least its own field bytes, and far less than a kilobyte
     assert mem["session_payload_bytes"] < mem["bytes_per_session"] < 1000
     assert 0 < mem["bytes_per_cart"] < 1000
+    header = "| claim | document says | measured [95% interval] | verdict |"
     claims_md = (out / "claims.md").read_text()
-    assert "| claim | document says | measured | verdict |" in re.sub(" +", " ", claims_md)
-    assert "| claim | document says | measured | verdict |" in re.sub(" +", " ", capsys.readouterr().out)
+    assert header in re.sub(" +", " ", claims_md)
+    assert header in re.sub(" +", " ", capsys.readouterr().out)
+    # every load figure measured in each round, with its interval; the host's noise recorded
+    assert cal["settings"]["rounds"] == 2
+    figures = r["operations"]["session_update"]["pipelined"]["by_concurrency"]["1"]["rounds"]
+    for figure in figures.values():
+        assert len(figure["values"]) == 2
+        assert figure["ci95"][0] <= figure["mean"] <= figure["ci95"][1]
+    assert len(r["operations"]["item_view"]["rounds"]["service_time_ms"]["values"]) == 2
+    assert [p["when"] for p in cal["host_noise"]] == [f"before round {k}" for k in range(1, 3)] \
+        + ["after the last round"]
+    # the server's capacity by a C client that saturates it (redis-benchmark, with Redis)
+    capacity = r["capacity"]
+    assert capacity["measured_by"] == ["redis-benchmark"] and capacity["commands_s"] > 0
+    assert len(capacity["rounds"]["commands_s"]["values"]) == 2
+    for probe in cal["host_noise"]:
+        assert probe["sleep_late_ms"]["p99"] >= 0 and probe["fsyncs_per_s"] > 0
 
 
 def test_existing_output_is_not_overwritten(redis_url, tmp_path, capsys):
@@ -94,7 +112,8 @@ def test_postgres_schema_is_created_measured_and_dropped(redis_url, postgres_ser
             seen_schema.append(schema_exists(postgres_server.url))
 
     cal = calibrate.run_calibration(redis_url, postgres_server.url, [1, 4], 0.3,
-                                    memory_sessions=1000, out_dir=tmp_path, on_step=on_step)
+                                    memory_sessions=1000, out_dir=tmp_path, on_step=on_step,
+                                    n_rounds=2)
     assert seen_schema and all(seen_schema), "schema should exist while measuring"
     assert not schema_exists(postgres_server.url), "schema should be dropped afterwards"
     pg = cal["postgres"]
@@ -103,6 +122,13 @@ def test_postgres_schema_is_created_measured_and_dropped(redis_url, postgres_ser
     for entry in pg["operations"].values():
         check_by_concurrency(entry["unpipelined"]["by_concurrency"])
         check_service_time(entry["service_time_ms"])
+        # capacity from pgbench (installed with PostgreSQL) when it beat the Python client;
+        # effective_servers never above the clients that reached that capacity
+        assert entry["pgbench_tps"]["mean"] > 0 and len(entry["pgbench_tps"]["values"]) == 2
+        assert set(entry["capacity_measured_by"]) <= {"pgbench", "python client"}
+        assert 0 < entry["effective_servers"] <= entry["effective_servers_bound"]
+        eff = entry["rounds"]["effective_servers"]
+        assert max(eff["values"] + eff["ci95"]) <= entry["effective_servers_bound"]
     assert pg["operations"]["session_write_sync"]["synchronous_commit"] == "on"
     assert pg["operations"]["session_write_async"]["synchronous_commit"] == "off"
     assert pg["bytes_per_row"] > 50

@@ -1,10 +1,12 @@
 """A calibration feeds a scenario, and the simulator's prediction for a replay of its request
 stream against the real Redis lands within a stated tolerance of the measurement."""
 import json
+import signal
 import re
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 import simulate
@@ -13,6 +15,7 @@ from redis_backend.cli import main
 from sim.engine import run_replication
 from sim.scenario import load
 from sim.streams import mean_s
+from tests.backend.leftovers import finish, foreign, foreign_intact, ours, start, wait_for_line
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "redis.model.high_concurrency"
@@ -98,13 +101,13 @@ def test_replay_prediction_is_within_tolerance_at_the_calibration_load(calibrate
             out = tmp_path / f"replay-{attempt}"
             assert main(["replay", "--redis", url, "--calibration", str(cal_path),
                          "--rate-rps", f"{rate:g}", "--duration-s", "4", "--warmup-s", "1",
-                         "--clients", "4", "--replications", "2", "--out", str(out),
-                         "--force"]) == 0
+                         "--clients", "4", "--replications", "2", "--repetitions", "2",
+                         "--out", str(out), "--force"]) == 0
             assert client.get("customer:42") == "precious"
             assert list(client.scan_iter(match=f"{keys.PREFIX_ROOT}:*")) == []
             result = json.loads((out / "replay.json").read_text())
             p50_gap = {row["key"]: row["gap_pct"] for row in result["comparison"]}["latency_ms.p50"]
-            if -50 <= p50_gap <= 100:
+            if p50_gap is not None and -50 <= p50_gap <= 100:  # None: no valid repetition
                 break
     finally:
         client.delete("customer:42")
@@ -113,6 +116,11 @@ def test_replay_prediction_is_within_tolerance_at_the_calibration_load(calibrate
     assert result["measured"]["counted"] > 0 and result["predicted"]["error_rate"] == 0
     gaps = {row["key"]: row["gap_pct"] for row in result["comparison"]}
     assert abs(gaps["throughput_rps"]) <= 5, result["comparison"]
+    # the client kept its schedule (else the retry above)
+    assert result["measured"]["valid"] and result["measured"]["client_lag_ms"]["p99"] <= 20
+    rows = {row["key"]: row for row in result["comparison"]}
+    assert len(result["repetitions"]) == 2 and rows["throughput_rps"]["repetitions_compared"] \
+        == result["valid_repetitions"] >= 1
     assert -50 <= gaps["latency_ms.p50"] <= 100, result["comparison"]
     assert "| latency p99 (ms) |" in re.sub(" +", " ", (out / "replay.md").read_text())
     assert result["host"]["open_loop_penalty_ms_now"] >= 0
@@ -182,3 +190,54 @@ def test_the_replayed_stream_is_the_simulators(calibrated):
     raw = run_replication(s, 0)
     assert raw["totals"]["arrived"] == len(stream) > 2000
     assert {op for _, op in stream} == {n for n, f in s.workload.mix.items() if f > 0}
+
+
+def test_sighup_mid_replay_leaves_nothing(calibrated, tmp_path):
+    server, url, cal_path = calibrated
+    client = redis.Redis(port=server.port, db=15, decode_responses=True)
+    foreign(client)
+    proc = start(["replay", "--redis", url, "--calibration", str(cal_path), "--force",
+                  "--rate-rps", "300", "--duration-s", "20", "--out", str(tmp_path)])
+    wait_for_line(proc, "replaying")
+    time.sleep(1.0)
+    assert ours(client)
+    proc.send_signal(signal.SIGHUP)
+    code, err = finish(proc)
+    assert code == 128 + signal.SIGHUP and "deleted our" in err, err
+    assert ours(client) == [] and foreign_intact(client)
+    client.delete("customer:42", "cart:7")
+    client.close()
+
+
+def test_a_client_behind_or_a_stalled_host_makes_the_run_invalid():
+    """Throughput counts completions within the window; a run whose client fell behind or
+    whose host froze is marked invalid and left out of the comparison."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from redis_backend.predict import comparison
+    from redis_backend.replay import summarise
+    scenario = SimpleNamespace(simulation=SimpleNamespace(duration_s=4.0, warmup_s=1.0))
+    due = np.arange(0, 4, 0.001)  # 1,000 requests/s for 4 s
+    ops = np.array(["read_only"] * due.size)
+
+    def records(lag_s):
+        sent = due + lag_s
+        return {"ops": ops, "due_s": due, "sent_s": sent, "done_s": sent + 0.0005,
+                "wall_s": float(sent.max())}
+
+    on_time = summarise(records(np.full(due.size, 0.0002)), scenario, 0.1)
+    assert on_time["valid"] and on_time["throughput_rps"] == pytest.approx(1000, rel=0.01)
+    frozen = np.where(due >= 2.0, 1.0, 0.0002)  # the host froze for 1 s at t = 2 s
+    stalled = summarise(records(frozen), scenario, 0.1)
+    assert not stalled["valid"] and "stalled" in stalled["invalid_because"][-1]
+    # a second of requests finished after the window: throughput, unlike the offered load, shows it
+    assert stalled["offered_rps"] == pytest.approx(1000, rel=0.01)
+    assert stalled["throughput_rps"] == pytest.approx(2000 / 3, rel=0.01)
+    behind = summarise(records(due * 0.02), scenario, 0.1)  # falling 20 ms behind each second
+    assert not behind["valid"] and "fell behind" in behind["invalid_because"][0]
+    predicted = {"throughput_rps": 1000.0}
+    rows = comparison([on_time, stalled, on_time], predicted)
+    assert rows[0]["repetitions_compared"] == 2 and rows[0]["gap_pct"] == pytest.approx(0, abs=1)
+    assert comparison([stalled], predicted)[0]["gap_pct"] is None

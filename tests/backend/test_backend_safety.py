@@ -69,7 +69,7 @@ def test_ctrl_c_mid_run_cleans_up(redis_url, redis_client, tmp_path, fast_args,
 
 def test_ctrl_c_inside_a_worker_loop_cleans_up(redis_url, redis_client, tmp_path):
     def on_step(step: str) -> None:
-        if step == "redis item_view pipelined c=1":
+        if step.startswith("redis item_view pipelined c=1"):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -111,6 +111,10 @@ def test_password_is_masked_everywhere(redis_with_password, tmp_path, fast_args,
     everything = printed.out + printed.err + "".join(p.read_text() for p in out.iterdir())
     assert password not in everything
     assert f"redis://:***@127.0.0.1:{server.port}/15" in everything
+    # redis-benchmark would take the password on its command line: Python processes instead
+    capacity = json.loads((out / "calibration.json").read_text())["redis"]["capacity"]
+    assert "password" in capacity["redis_benchmark_not_used"]
+    assert capacity["measured_by"] == ["4 Python processes"] and capacity["commands_s"] > 0
     assert one_line(printed.err.strip().splitlines()[-1])
     client = redis.Redis(port=server.port, db=15, password=password)
     assert our_keys(client) == []
