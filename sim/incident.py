@@ -17,7 +17,8 @@ Definitions (the README's, applied everywhere):
 - outage: the longest span of bins after the failure in which requests arrive and none succeeds.
 - degradation: throughput, error rate and p99 from the failure to recovery (the end of the run
   when there is none), beside the same figures before the failure (the baseline).
-- RPO: acknowledged writes lost, and the span from the first of them to the failure.
+- RPO: acknowledged writes lost (each loss credited to one failure: owner()), and the span from
+  the first of them to the failure.
 - cost: revenue lost (the scenario's revenue per hour, spread over the requests arriving before
   the failure, times the requests that failed or were slower than the p99 objective during the
   incident) plus the app servers the autoscaler ran beyond those running at the failure, until
@@ -64,6 +65,18 @@ def _recovered_bin(good: np.ndarray, need: int) -> int | None:
     return None
 
 
+STORES = {"redis": ("redis_master", "redis_all", "redis-"), "postgres": ("pg_primary", "pg-")}
+
+
+def owner(lost: dict, failures: list[Failure]) -> Failure | None:
+    """The failure a loss of acknowledged writes belongs to: the latest before it of those that
+    can lose writes in its store (the first listed among failures at the same instant), so two
+    failures at once are never both credited with the same writes."""
+    able = [f for f in failures if f.at_s <= lost["t"] and (f.component == "all" or any(
+        f.component.startswith(c) for c in STORES.get(lost["store"], ())))]
+    return max(able, key=lambda f: f.at_s, default=None)
+
+
 def _write_share(scenario: Scenario) -> float:
     """The share of requests that write business data (refused in a read-only mode)."""
     ops = scenario.workload.operations
@@ -99,7 +112,7 @@ def measure(raw: dict, failure: Failure, scenario: Scenario) -> dict:
     t, latency = (np.asarray(a) for a in raw["incident"])
     during = latency[(t >= t_fail) & (t < t_fail + window_s)]
     baseline_p99 = raw["baseline_hist"].quantile_s(0.99)
-    lost = [w for w in raw["lost_writes"] if w["t"] >= t_fail]
+    lost = [w for w in raw["lost_writes"] if owner(w, scenario.failures) is failure]
     n_window = int(math.ceil(window_s / width))
     pre = bins["arrived"][int(scenario.simulation.warmup_s / width):i0]
     rate_rps = pre.sum() / (len(pre) * width) if len(pre) else arrived.sum() / (len(arrived) * width)

@@ -251,3 +251,21 @@ def test_redis_master_crash_at_peak_is_judged_by_its_impaired_time():
     assert entry["p99_during_ms"]["mean"] > 100 and checks["impact"]["verdict"] == "fails"
     assert all("note" in c for c in entry["checks"] if c["verdict"] == "holds"
                and c["figure"] in ("impaired_s", "outage_s", "rto_s"))
+
+
+def test_lost_writes_belong_to_one_failure():
+    """Failures at the same instant are never both credited with the same lost writes: a loss
+    belongs to the latest failure before it that can lose writes in its store, the first listed
+    among ties; an app server's crash loses none."""
+    from sim.incident import owner
+    from sim.schema_failures import Failure
+    app, redis, both, pg = (Failure(name=n, component=c, at_s=10.0) for n, c in
+                            (("app", "app_server"), ("redis", "redis_master"), ("again", "redis_all"),
+                             ("pg", "pg_primary")))
+    later = Failure(name="later", component="redis_master", at_s=30.0)
+    failures = [app, redis, both, pg, later]
+    assert owner({"t": 16.0, "store": "redis"}, failures) is redis
+    assert owner({"t": 16.0, "store": "postgres"}, failures) is pg
+    assert owner({"t": 36.0, "store": "redis"}, failures) is later
+    assert owner({"t": 5.0, "store": "redis"}, failures) is None
+    assert owner({"t": 16.0, "store": "redis"}, [app]) is None
