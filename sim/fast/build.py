@@ -134,6 +134,7 @@ def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps:
         if name in pools.names:
             draws[pools.index(name)] = most
     return dict(bdraws=draws, bwork=np.zeros((apps, t.app_servers.workers)),
+                bbusy=np.zeros(apps, np.int64),
                 bf=np.zeros((BULK, stages.N_BF)), bresp=np.zeros(BULK),
                 bi=np.zeros((BULK, stages.N_BI), np.int64), bu=np.zeros(BULK),
                 bbad=np.zeros(BULK, np.int64), border=np.zeros((stages.N_ORDERS, BULK), np.int64),

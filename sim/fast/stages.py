@@ -36,7 +36,7 @@ def pass1(w, n, until):
     takes them all in the order of a single pass, while a round's rows stay in cache."""
     g = w.g[0]
     w.bcount[:, :] = 0
-    w.bwork[:, :] = -math.inf
+    w.bbusy[:] = 0  # every worker free: the system is empty when a stretch starts
     walked, first = 0, n
     for a in range(0, n, ROUND):
         b = min(n, a + ROUND)
@@ -63,23 +63,53 @@ def _stages(w, before):
 @jit()
 def _workers(w, walked, first, until):
     """The candidates whose response is known, in the order they reach their app server: bbad
-    marks one that finds all its server's workers busy (each app server's workers: their release
-    times). Returns how many were walked, and the first that broke a rule."""
-    bf, bi, order, bad, work, resp = w.bf, w.bi, w.border[AT_CPU], w.bbad, w.bwork, w.bresp
+    marks one that finds all its server's workers busy. Returns how many were walked, and the
+    first that broke a rule."""
+    bf, bi, order, bad, resp = w.bf, w.bi, w.border[AT_CPU], w.bbad, w.bresp
     end = w.bcount[1, AT_CPU]
     while walked < end:
         i = order[walked]
         if resp[i] != resp[i]:  # NaN: not through the database stage yet
             break
         a = bi[i, APP]
-        k, earliest = earliest_server(work, a, w.node[w.apps[a, 0]].cap)
-        if earliest > bf[i, TW]:
+        if not _take_worker(w.bwork, w.bbusy, a, w.node[w.apps[a, 0]].cap, bf[i, TW], bf[i, DONE]):
             bad[i] = 1
-        work[a, k] = bf[i, DONE]
         if bad[i] or resp[i] >= until:
             first = min(first, i)
         walked += 1
     return walked, first
+
+
+@jit(inline="always")
+def _take_worker(heap, busy, a, cap, t, release):
+    """App server a's worker for a request reaching it at t and letting go at `release`: whether
+    one was free at t. heap[a, :busy[a]] holds the release times of the workers taken in this
+    stretch as a min-heap; the others are free. The request takes a never-taken worker, else the
+    one released first (even when that is after t: the stretch ends there anyway): the same
+    release times as scanning every worker for the earliest, at O(log workers) a request."""
+    n = busy[a]
+    if n < cap:
+        busy[a] = n + 1
+        i = n
+        while i > 0 and heap[a, (i - 1) >> 1] > release:
+            heap[a, i] = heap[a, (i - 1) >> 1]
+            i = (i - 1) >> 1
+        heap[a, i] = release
+        return True
+    earliest = heap[a, 0]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and heap[a, c + 1] < heap[a, c]:
+            c += 1
+        if heap[a, c] >= release:
+            break
+        heap[a, i] = heap[a, c]
+        i = c
+    heap[a, i] = release
+    return earliest <= t
 
 
 @jit()

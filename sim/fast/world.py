@@ -41,8 +41,10 @@ FIELDS = (
     # scratch of sim.fast.bulk, per candidate request: times, response time, codes, session
     # hash, broke a rule; the orders of its stages; the Redis replies in the order they come
     # back: when, and the commands they acknowledge written (0: none); the servers' free times
-    # and the workers' release times; the pools' cursors before it; the requests kept, by operation
-    "bf", "bresp", "bi", "bu", "bbad", "border", "bcount", "backs", "bcmds", "bfree", "bwork", "bcursor",
+    # and the workers' release times (a min-heap per app server of its bbusy workers taken); the
+    # pools' cursors before it; the requests kept, by operation
+    "bf", "bresp", "bi", "bu", "bbad", "border", "bcount", "backs", "bcmds", "bfree", "bwork", "bbusy",
+    "bcursor",
     "btaken",
     "bdraws")       # [pool] the most samples one request of a calm stretch draws from it
 
