@@ -215,6 +215,7 @@ class Objectives(Strict):
     p99_latency_ms: PositiveFloat = 100     # assumption: a page's server-side p99 budget
     error_rate: float = Field(default=0.001, ge=0, le=1)  # doc: 99.9% overall availability
     throughput_rps: float = Field(default=0, ge=0)
+    mean_latency_ms: Optional[PositiveFloat] = None  # unset: not judged
 
 
 NODE_KINDS = ("load_balancer", "app_server", "redis_master", "redis_replica", "redis_sentinel",
