@@ -6,6 +6,8 @@
   python simulate.py validate SCENARIO [--resolved]
   python simulate.py compare SCENARIO... [--out DIR]
   python simulate.py schema [--out FILE]
+  python simulate.py sweep SCENARIO --vary PATH=VALUES [--vary ...] [--find-max PATH] [--scheduler tcp://HOST:PORT]
+  python simulate.py plan SCENARIO [--growth 1,2,3] [--scheduler tcp://HOST:PORT]
   python simulate.py calibrate --redis URL [--postgres URL] [--out DIR]
   python simulate.py replay --redis URL --calibration FILE [--scenario SCENARIO] [--rate-rps N]
   python simulate.py lab sentinel [SCENARIO] [--kill crash|hang] [--out DIR]
@@ -26,7 +28,7 @@ from sim.errors import UserError
 from sim.schema import Scenario
 from sim.yamlio import InputError
 
-SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab", "replay")
+SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab", "replay", "sweep", "plan")
 
 
 class UsageError(Exception):
@@ -157,6 +159,16 @@ def cmd_schema(argv) -> int:
     return 0
 
 
+def cmd_sweep(argv) -> int:
+    from sim.commands import sweep
+    return sweep(argv, _Parser, load_scenario, _run_options)
+
+
+def cmd_plan(argv) -> int:
+    from sim.commands import plan
+    return plan(argv, _Parser, load_scenario, _run_options)
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -167,7 +179,8 @@ def main(argv=None) -> int:
         if command in ("calibrate", "lab", "replay"):
             from redis_backend.cli import main as backend_main
             return backend_main(argv)
-        handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema}.get(command, cmd_run)
+        handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema,
+                   "sweep": cmd_sweep, "plan": cmd_plan}.get(command, cmd_run)
         return handler(argv[1:] if command else argv)
     except (UserError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)

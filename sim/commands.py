@@ -1,0 +1,53 @@
+"""The sweep and plan commands (simulate.py hands them its parser, loader and run options)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sim import executor as executors
+
+
+def _executor_options(parser):
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help=f"a Dask scheduler (default: ${executors.SCHEDULER_ENV}, else a local "
+                             "process pool)")
+
+
+def sweep(argv, parser_cls, load_scenario, run_options) -> int:
+    from reporting import sweep as out_
+    from sim.find_max import find_max
+    from sim.overrides import parse_vary
+    from sim.sweep import sweep as run_sweep
+    parser = parser_cls(prog="simulate.py sweep", description="Run every combination of varied fields.")
+    parser.add_argument("scenario", type=Path)
+    parser.add_argument("--vary", action="append", default=[], metavar="PATH=VALUES",
+                        help="a dotted field and its values: a:b, a:b:step or v1,v2,...")
+    parser.add_argument("--find-max", metavar="PATH", help="the highest value still meeting the objectives")
+    parser.add_argument("--tolerance", type=float, default=0.01,
+                        help="--find-max: relative width at which bisection stops (default 0.01)")
+    run_options(parser)
+    _executor_options(parser)
+    args = parser.parse_args(argv)
+    scenario = load_scenario(args.scenario, args)
+    vary = [parse_vary(v) for v in args.vary]
+    if not vary and not args.find_max:
+        parser.error("give --vary PATH=VALUES and/or --find-max PATH")
+    out = args.out or Path("reports") / f"{scenario.name}-sweep"
+    out_.check_out(out, "sweep.json", scenario.name, args.force)
+    started = time.time()
+    result = {"scenario": scenario.name, "scenario_file": str(args.scenario),
+              "seed": scenario.simulation.seed, "vary": {p: v for p, v in vary}}
+    with executors.make(args.scheduler) as ex:
+        grid = [(p, v) for p, v in vary if p != args.find_max]
+        result["points"] = run_sweep(scenario, grid, ex) if grid else []
+        if args.find_max:
+            bounds = next(((min(v), max(v)) for p, v in vary if p == args.find_max), None)
+            result["find_max"] = find_max(scenario, args.find_max, ex, bounds, args.tolerance)
+    result["wall_s"] = time.time() - started
+    paths = out_.write(result, out)
+    if not args.quiet:
+        print(out_.markdown(result))
+    if args.find_max:
+        print(out_.find_max_line(result["find_max"]))
+    print(f"sweep: {out}/ ({', '.join(p.name for p in paths)})")
+    return 0
