@@ -1,12 +1,13 @@
 """The capacity knee: the highest value of one field (an arrival rate, say) at which the scenario
 still meets its objectives, found by bisection on the verdicts' confidence intervals.
 
-Three boundaries, each by bisection to the tolerance, over probes that keep adding replications
-while a verdict is uncertain (simulation.until_decided):
-- value: where the objectives' means cross their targets (the point estimate of the knee);
-- ci95[0]: the highest value probed at which every objective is met (its whole 95% interval);
-- ci95[1]: the lowest value probed at which one is missed (its whole interval) or the run is
-  not steady. Between the two the verdict is uncertain: the knee lies there.
+Bisection, to the tolerance, on where the objectives' means cross their targets (the point
+estimate of the knee), over probes that keep adding replications while a verdict is uncertain
+(simulation.until_decided) and share their seeds (common random numbers: at a higher rate the
+same arrivals come closer together, so the estimates move monotonically with the value). The
+interval, from the same probes: ci95[0] the highest value at which every objective is met (its
+whole 95% interval), ci95[1] the lowest at which one is missed (its whole interval) or the run is
+not steady. Between the two the verdict is uncertain: the knee lies there.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sim import overrides
 from sim.schema import Scenario
 from sim.sweep import feasible, headline, run_points
 
-MAX_STEPS = 40   # bisection steps per boundary, whatever the tolerance
+MAX_STEPS = 40   # bisection steps, whatever the tolerance
 MAX_WIDENINGS = 8  # doublings (or halvings) of the starting value to bracket the knee
 
 
@@ -99,20 +100,10 @@ def find_max(scenario: Scenario, path: str, executor, bounds: tuple | None = Non
     lo, hi = _bracket(probe, _means_meet, start, bounds)
     out = {"path": path, "tolerance": tolerance, "found": lo is not None and hi is not None}
     if out["found"]:
-        value, hi_mean = _bisect(probe, _means_meet, lo, hi, tolerance)
+        value, above = _bisect(probe, _means_meet, lo, hi, tolerance)
         met = [v for v, r in probe.seen.items() if feasible(r) == "met" and v <= value]
-        missed = [v for v, r in probe.seen.items() if feasible(r) == "missed" and v >= hi_mean]
-        low = high = None
-        if feasible(probe(value)) == "met":
-            low = value
-        elif met:
-            low = _bisect(probe, lambda r: feasible(r) == "met", max(met), value, tolerance)[0]
-        if feasible(probe(hi_mean)) == "missed":
-            high = hi_mean
-        elif missed:
-            high = _bisect(probe, lambda r: feasible(r) != "missed", hi_mean, min(missed),
-                           tolerance)[1]
-        out |= {"value": value, "ci95": [low, high]}
+        missed = [v for v, r in probe.seen.items() if feasible(r) == "missed" and v >= above]
+        out |= {"value": value, "ci95": [max(met, default=None), min(missed, default=None)]}
     else:
         out |= {"value": None, "ci95": [None, None],
                 "reason": "the objectives are missed at every value tried" if lo is None
