@@ -51,3 +51,47 @@ def sweep(argv, parser_cls, load_scenario, run_options) -> int:
         print(out_.find_max_line(result["find_max"]))
     print(f"sweep: {out}/ ({', '.join(p.name for p in paths)})")
     return 0
+
+
+def _growth(text: str | None) -> list[float] | None:
+    from sim.overrides import parse_values
+    from sim.yamlio import InputError
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in parse_values(text)]
+    except ValueError as exc:
+        raise InputError("command line", None, "--growth", f"expected factors like 1,2,3: {exc}") from None
+    if any(v <= 0 for v in values):
+        raise InputError("command line", None, "--growth", "expected factors > 0")
+    return values
+
+
+def plan(argv, parser_cls, load_scenario, run_options) -> int:
+    from reporting import plan as out_
+    from reporting.sweep import check_out
+    from sim.plan.search import plan as run_plan
+    from sim.yamlio import InputError
+    parser = parser_cls(prog="simulate.py plan", description="The cheapest fleet of the scenario's "
+                        "plan: section that meets its objectives and survives its failures.")
+    parser.add_argument("scenario", type=Path)
+    parser.add_argument("--growth", metavar="F1,F2,...", help="plan for these multiples of the load; "
+                        "with the runway of today's fleet")
+    run_options(parser)
+    _executor_options(parser)
+    args = parser.parse_args(argv)
+    scenario = load_scenario(args.scenario, args)
+    if scenario.plan is None:
+        raise InputError(args.scenario, None, "plan", "the scenario has no plan: section "
+                         "(the design space; see scenarios/plan-peak.yaml)")
+    growth = _growth(args.growth)
+    out = args.out or Path("reports") / f"{scenario.name}-plan"
+    check_out(out, "plan.json", scenario.name, args.force)
+    with executors.make(args.scheduler) as ex:
+        result = run_plan(scenario, ex, growth)
+    result["scenario_file"] = str(args.scenario)
+    paths = out_.write(result, out)
+    if not args.quiet:
+        print(out_.markdown(result))
+    print(f"plan: {out}/ ({', '.join(p.name for p in paths)})")
+    return 0

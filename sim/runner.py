@@ -23,10 +23,12 @@ _progress = None  # shared array of simulated seconds per replication, set in ea
 _executor = None  # sim.executor.Executor: when set, replications run there (use_executor)
 
 
-def use_executor(executor) -> None:
-    """Runs every later batch of replications on `executor` (None: this machine's pool again)."""
+def use_executor(executor):
+    """Runs every later batch of replications on `executor` (None: this machine's pool again);
+    returns the one used before."""
     global _executor
-    _executor = executor
+    before, _executor = _executor, executor
+    return before
 
 
 def _init_worker(progress):

@@ -10,6 +10,7 @@ from typing import Literal, Optional
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from sim.schema_failures import COMPONENTS, Failure, Incidents, Mechanisms, Strict
+from sim.schema_plan import Plan
 
 class Dist(Strict):
     """A service or delay time. mean_ms everywhere; cv (std/mean) for lognormal and gamma."""
@@ -275,6 +276,7 @@ class Scenario(Strict):
     failures: list[Failure] = []
     mechanisms: Mechanisms = Mechanisms()
     incidents: Incidents = Incidents()
+    plan: Optional[Plan] = None  # the design space of `simulate.py plan` (sim.plan)
 
     @model_validator(mode="before")
     @classmethod

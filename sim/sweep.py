@@ -34,7 +34,7 @@ def run_points(executor, scenarios: list[Scenario]) -> list[dict]:
     """Each scenario's report. The first batch of every point runs at once (blocks of
     replications spread over the workers); then more for points left undecided. A scenario with
     failures runs as the failure matrix does (sim.failure_matrix)."""
-    runner.use_executor(executor)
+    before = runner.use_executor(executor)
     try:
         plain = [s for s in scenarios if not s.failures]
         started = time.time()
@@ -44,7 +44,7 @@ def run_points(executor, scenarios: list[Scenario]) -> list[dict]:
                 for s, raws in zip(plain, first)}
         return [done[id(s)] if id(s) in done else failure_matrix.run(s) for s in scenarios]
     finally:
-        runner.use_executor(None)
+        runner.use_executor(before)
 
 
 def _bottleneck(report: dict) -> dict:

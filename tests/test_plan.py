@@ -1,0 +1,92 @@
+"""The planner against exact answers: on one M/M/c tier it chooses the smallest number of cores
+that meets a mean-latency target by Erlang C; plan.json's contract; its outputs."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import exp, queue_scenario
+from sim import executor
+from sim.plan.search import plan
+from sim.plan.space import dominated
+from sim.schema import Scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+MU = 100.0  # 10 ms exponential CPU
+
+
+def erlang_c_sojourn_ms(c: int, lam: float) -> float:
+    """W = C(c, a) / (c mu - lambda) + 1 / mu, with C from Erlang B's recursion."""
+    a = lam / MU
+    if a >= c:
+        return float("inf")
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    wait = c * b / (c - a * (1 - b))
+    return 1000 * (wait / (c * MU - lam) + 1 / MU)
+
+
+def smallest_c(lam: float, target_ms: float) -> int:
+    return next(c for c in range(1, 50) if erlang_c_sojourn_ms(c, lam) <= target_ms)
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory):
+    """Shapes of 1 to 7 cores at $10 a core."""
+    tmp = tmp_path_factory.mktemp("hw")
+    (tmp / "prices.yaml").write_text("name: cores\nshapes_usd_per_month:\n"
+                                     + "".join(f"  c{c}: {10 * c}\n" for c in range(1, 8)))
+    (tmp / "cores.yaml").write_text("name: cores\nprices: prices.yaml\nshapes:\n"
+                                    + "".join(f"  c{c}: {{cores: {c}}}\n" for c in range(1, 8)))
+    return str(tmp / "cores.yaml")
+
+
+def _mmc(lam: float, target_ms: float, hardware: str) -> Scenario:
+    s = queue_scenario(lam, exp(10), cores=1, workers=100_000, duration_s=40, warmup_s=4,
+                       replications=4)
+    data = s.model_dump()
+    data["objectives"] = {"mean_latency_ms": target_ms, "p99_latency_ms": 1e6, "error_rate": 0.01}
+    data["simulation"]["max_replications"] = 8
+    data["plan"] = {"hardware": hardware, "alternatives": 0,
+                    "space": {"topology.app_servers.shape": [f"c{c}" for c in range(1, 8)]}}
+    return Scenario.model_validate(data)
+
+
+@pytest.mark.parametrize("lam, target_ms", [(150, 15), (250, 17), (250, 11), (400, 13)])
+def test_chosen_cores_are_erlang_c_smallest(catalogue, lam, target_ms):
+    expected = smallest_c(lam, target_ms)
+    with executor.make(workers=2) as ex:
+        result = plan(_mmc(lam, target_ms, catalogue), ex)
+    chosen = result["chosen"]
+    assert chosen["overrides"] == {"topology.app_servers.shape": f"c{expected}"}
+    # $10 a core over the rest of the fleet (one c1 server costs $10 more than none)
+    assert chosen["cost_usd_per_month"] - result["rejected"][0]["cost_usd_per_month"] == \
+        pytest.approx(10 * (expected - 1))
+    assert chosen["confirmation"]["holds"]
+    # every cheaper shape rejected with its excuse: the bound below saturation, the mean above
+    assert [r["overrides"]["topology.app_servers.shape"] for r in result["rejected"]] == \
+        [f"c{c}" for c in range(1, expected)]
+    saturated = [c for c in range(1, expected) if lam / MU / c >= 0.98]
+    for r, c in zip(result["rejected"], range(1, expected)):
+        assert r["excuse"].startswith("analytic: app cores" if c in saturated
+                                      else "mean_latency_ms "), r["excuse"]
+    check = next(c for c in chosen["checks"] if c["figure"] == "mean_latency_ms")
+    assert check["verdict"] == "met" and check["value"]["ci95"][1] <= target_ms
+    b = result["budget"]
+    assert b["candidates_screened"] == expected and b["candidates_simulated"] == expected - len(saturated)
+    assert b["replications"] >= 8 and b["simulated_requests"] > 0
+
+
+def test_pruning_is_by_every_monotone_field():
+    shapes = {"s": {"cores": 2}, "l": {"cores": 8}}
+    big = {"topology.app_servers.count": 4, "topology.app_servers.shape": "l",
+           "topology.redis.sentinels": 3}
+    assert dominated({**big, "topology.app_servers.count": 3}, big, shapes)
+    assert dominated({**big, "topology.app_servers.shape": "s"}, big, shapes)
+    assert not dominated({**big, "topology.app_servers.count": 5}, big, shapes)
+    assert not dominated({**big, "topology.redis.sentinels": 1}, big, shapes)  # not monotone
