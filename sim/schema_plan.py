@@ -14,6 +14,7 @@ MONOTONE = ("topology.app_servers.count", SHAPE, "topology.redis.replicas",
             "topology.postgres.connections", "topology.postgres.replicas")
 PLANNABLE = MONOTONE + ("topology.app_servers.workers", "topology.redis.sentinels",
                         "topology.load_balancers.maxconn", "topology.load_balancers.count")
+SETTINGS = "mechanisms."  # settings a plan may choose too: they cost nothing, and are not monotone
 TARGETS = ("rto_s", "impaired_s", "lost_writes", "lost_writes_span_s")
 
 
@@ -32,9 +33,10 @@ class Plan(Strict):
     @field_validator("space")
     @classmethod
     def _known(cls, space):
-        unknown = sorted(set(space) - set(PLANNABLE))
+        unknown = sorted(p for p in space if p not in PLANNABLE and not p.startswith(SETTINGS))
         if unknown:
-            raise ValueError(f"unknown field(s) {unknown}; expected some of: {', '.join(PLANNABLE)}")
+            raise ValueError(f"unknown field(s) {unknown}; expected some of: {', '.join(PLANNABLE)}, "
+                             f"or a setting under {SETTINGS}")
         if any(not values for values in space.values()):
             raise ValueError("every field of the space needs at least one value")
         return space

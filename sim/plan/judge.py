@@ -33,15 +33,16 @@ def healthy(executor, scenario: Scenario) -> tuple[dict, list[dict]]:
     return report, objective_checks(report)
 
 
-def failure_checks(scenario: Scenario) -> list[dict]:
-    """Each failure the plan must survive, run alone, its targets judged (runs on the executor
-    set with runner.use_executor)."""
+def failure_checks(scenario: Scenario, order: list[str]) -> list[dict]:
+    """Each failure the plan must survive, run alone, its targets judged (on the executor set
+    with runner.use_executor), until one does not pass. `order`: failure names, the last to
+    rule a candidate out first (moved there when one does: fail fast)."""
     plan, book = scenario.plan, claims.load(scenario)
     names = plan.failures
+    chosen = [f for f in scenario.failures if names is None or f.name in names]
+    rank = {name: i for i, name in enumerate(order)}
     out = []
-    for failure in scenario.failures:
-        if names is not None and failure.name not in names:
-            continue
+    for failure in sorted(chosen, key=lambda f: rank.get(f.name, len(rank))):
         claim = {k: v for k, v in (book["failures"].get(failure.name) or {}).items()
                  if k in plan.targets}
         alone = _decided(scenario.model_copy(update={"failures": [failure]}))
@@ -52,6 +53,11 @@ def failure_checks(scenario: Scenario) -> list[dict]:
                         "target": f"{c['op']} {c['value']:g}", "value": entry[c["figure"]],
                         "verdict": c["verdict"], "claimed": c["claimed"],
                         "replications": entry["replications"]})
+        if first_failing(out):
+            if failure.name in order:
+                order.remove(failure.name)
+            order.insert(0, failure.name)
+            break
     return out
 
 
@@ -74,15 +80,15 @@ def first_failing(checks: list[dict]) -> dict | None:
     return (decided or bad or [None])[0]
 
 
-def evaluate(executor, scenario: Scenario) -> dict:
-    """{"checks", "excuse" (None when every check passes), "missed_objectives" (bool: a decided
+def evaluate(executor, scenario: Scenario, order: list[str] | None = None) -> dict:
+    """{"checks" (up to the first that does not pass), "excuse" (None when every check passes), "missed_objectives" (bool: a decided
     miss of the healthy objectives, which prunes smaller fleets), "report" (healthy)}."""
     report, checks = healthy(executor, scenario)
     bad = first_failing(checks)
     if bad is None:
         before = runner.use_executor(executor)
         try:
-            checks += failure_checks(scenario)
+            checks += failure_checks(scenario, [] if order is None else order)
         finally:
             runner.use_executor(before)
         bad = first_failing(checks)

@@ -44,7 +44,7 @@ def plan_at(scenario: Scenario, executor: Counting, budget: dict) -> dict:
         sc = space.scenario_of(scenario, cand, shapes)
         ranked.append((space.cost_usd_per_month(sc), cand, sc))
     ranked.sort(key=lambda r: (r[0], [str(v) for v in r[1].values()]))
-    found, rejected, missed = [], [], []
+    found, rejected, missed, order = [], [], [], []
     for cost, cand, sc in ranked:
         if len(found) > scenario.plan.alternatives:
             break
@@ -60,7 +60,7 @@ def plan_at(scenario: Scenario, executor: Counting, budget: dict) -> dict:
             missed.append(cand)
             continue
         budget["candidates_simulated"] += 1
-        verdict = judge.evaluate(executor, sc)
+        verdict = judge.evaluate(executor, sc, order)
         if verdict["missed_objectives"]:
             missed.append(cand)
         entry = _entry(cand, cost) | {"checks": verdict["checks"], "analytic": figures}
