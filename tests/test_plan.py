@@ -47,7 +47,7 @@ def catalogue(tmp_path_factory):
 
 
 def _mmc(lam: float, target_ms: float, hardware: str) -> Scenario:
-    s = queue_scenario(lam, exp(10), cores=1, workers=100_000, duration_s=40, warmup_s=4,
+    s = queue_scenario(lam, exp(10), cores=1, workers=100_000, duration_s=20, warmup_s=2,
                        replications=4)
     data = s.model_dump()
     data["objectives"] = {"mean_latency_ms": target_ms, "p99_latency_ms": 1e6, "error_rate": 0.01}
@@ -90,3 +90,40 @@ def test_pruning_is_by_every_monotone_field():
     assert dominated({**big, "topology.app_servers.shape": "s"}, big, shapes)
     assert not dominated({**big, "topology.app_servers.count": 5}, big, shapes)
     assert not dominated({**big, "topology.redis.sentinels": 1}, big, shapes)  # not monotone
+
+
+def test_plan_command_writes_the_contract_with_growth_and_runway(catalogue, tmp_path):
+    data = json.loads(_mmc(150, 15, catalogue).model_dump_json())
+    data["simulation"] |= {"duration_s": 10, "warmup_s": 1}
+    data["plan"]["space"] = {"topology.app_servers.shape": ["c2", "c3", "c4"]}
+    file = tmp_path / "mmc.yaml"
+    file.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "simulate.py", "plan", str(file), "--growth", "1,1.5",
+                          "--out", str(out), "--quiet"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    plan_ = json.loads((out / "plan.json").read_text())
+    assert set(plan_) >= {"chosen", "alternatives", "rejected", "budget", "runway", "plans"}
+    chosen = plan_["chosen"]
+    assert set(chosen) >= {"overrides", "cost_usd_per_month", "checks"}
+    assert all(set(c) >= {"figure", "failure", "target", "value", "verdict"} and
+               set(c["value"]) >= {"mean", "ci95"} for c in chosen["checks"])
+    assert all(set(r) >= {"overrides", "cost_usd_per_month", "excuse"} for r in plan_["rejected"])
+    assert set(plan_["budget"]) == {"candidates_screened", "candidates_simulated", "replications",
+                                    "simulated_requests", "wall_s"}
+    # x1.5 (225/s): Erlang C's smallest c for 15 ms is 4, beyond c3 at x1
+    assert [p["chosen"]["overrides"]["topology.app_servers.shape"] for p in plan_["plans"]] == \
+        [f"c{smallest_c(150, 15)}", f"c{smallest_c(225, 15)}"]
+    # the runway of the fleet as written (1 core, 150/s: saturated) is below today's load
+    assert plan_["runway"]["found"] is False or plan_["runway"]["growth"] < 1
+    assert (out / "plan.md").read_text().startswith("# Capacity plan of theory")
+    assert (out / "frontier.png").stat().st_size > 0
+
+
+def test_plan_needs_a_plan_section():
+    run = subprocess.run([sys.executable, "simulate.py", "plan", "scenarios/peak.yaml"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip() == ("error: scenarios/peak.yaml: plan: the scenario has no plan: "
+                                  "section (the design space; see scenarios/plan-peak.yaml)")
