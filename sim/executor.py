@@ -98,7 +98,7 @@ class DaskExecutor(Executor):
         except ImportError:
             raise UserError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
         try:
-            self._client = Client(address, timeout="10s")
+            self._client = Client(address, timeout="5s")  # a scheduler on a LAN answers in ms
         except (OSError, TimeoutError) as exc:
             raise UserError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         threads = sum(self._client.nthreads().values())
