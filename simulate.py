@@ -49,6 +49,8 @@ def _run_options(parser: argparse.ArgumentParser):
     parser.add_argument("--engine", choices=("fast", "reference"), help="override simulation.engine")
     parser.add_argument("--force", action="store_true", help="replace another scenario's report in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="run on a Dask cluster (default: $SESSIONSIM_SCHEDULER, else this machine)")
 
 
 def load_scenario(file, args=None) -> Scenario:
@@ -100,7 +102,9 @@ def cmd_run(argv) -> int:
     from sim.failure_matrix import run
     out = args.out or Path("reports") / scenario.name
     check_out_dir(out, scenario.name, args.force)
-    report = run(scenario, _progress(args.quiet))
+    from sim.commands import on_cluster
+    with on_cluster(args.scheduler):
+        report = run(scenario, _progress(args.quiet))
     report["scenario_file"] = str(args.scenario)
     paths = write_report(report, out, force=args.force)
     if not args.quiet:
@@ -136,8 +140,10 @@ def cmd_compare(argv) -> int:
     for scenario in scenarios:
         check_out_dir(out / scenario.name, scenario.name, args.force)
     reports = []
+    from sim.commands import on_cluster
     for file, scenario in zip(args.scenarios, scenarios):
-        report = run(scenario, _progress(args.quiet))
+        with on_cluster(args.scheduler):
+            report = run(scenario, _progress(args.quiet))
         report["scenario_file"] = str(file)
         write_report(report, out / scenario.name, force=args.force)
         reports.append(report)

@@ -1,16 +1,28 @@
 """The sweep and plan commands (simulate.py hands them its parser, loader and run options)."""
 from __future__ import annotations
 
+import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from sim import executor as executors
 
 
-def _executor_options(parser):
-    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                        help=f"a Dask scheduler (default: ${executors.SCHEDULER_ENV}, else a local "
-                             "process pool)")
+@contextmanager
+def on_cluster(scheduler: str | None):
+    """Replications of a plain run on the Dask cluster named by --scheduler or
+    SESSIONSIM_SCHEDULER; without one, nothing changes (this machine's pool, its progress bar)."""
+    if not (scheduler or os.environ.get(executors.SCHEDULER_ENV)):
+        yield
+        return
+    from sim import runner
+    with executors.make(scheduler) as ex:
+        before = runner.use_executor(ex)
+        try:
+            yield
+        finally:
+            runner.use_executor(before)
 
 
 def sweep(argv, parser_cls, load_scenario, run_options) -> int:
@@ -26,7 +38,6 @@ def sweep(argv, parser_cls, load_scenario, run_options) -> int:
     parser.add_argument("--tolerance", type=float, default=0.01,
                         help="--find-max: relative width at which bisection stops (default 0.01)")
     run_options(parser)
-    _executor_options(parser)
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario, args)
     vary = [parse_vary(v) for v in args.vary]
@@ -78,7 +89,6 @@ def plan(argv, parser_cls, load_scenario, run_options) -> int:
     parser.add_argument("--growth", metavar="F1,F2,...", help="plan for these multiples of the load; "
                         "with the runway of today's fleet")
     run_options(parser)
-    _executor_options(parser)
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario, args)
     if scenario.plan is None:
