@@ -95,6 +95,8 @@ def plan(argv, parser_cls, load_scenario, run_options) -> int:
         raise InputError(args.scenario, None, "plan", "the scenario has no plan: section "
                          "(the design space; see scenarios/plan-peak.yaml)")
     growth = _growth(args.growth)
+    from sim.plan.space import candidates
+    candidates(scenario, str(args.scenario))  # a bad space: one line naming the file, first
     out = args.out or Path("reports") / f"{scenario.name}-plan"
     check_out(out, "plan.json", scenario.name, args.force)
     with executors.make(args.scheduler) as ex:

@@ -47,13 +47,14 @@ def parse_vary(text: str) -> tuple[str, list]:
         raise InputError("command line", None, f"--vary {path}", str(exc)) from None
 
 
-def check_path(scenario: Scenario, path: str, option: str = "--vary") -> None:
+def check_path(scenario: Scenario, path: str, option: str = "--vary",
+               where: str = "command line") -> None:
     """A one-line error unless `path` names a field of the (resolved) scenario."""
     node = resolved(scenario)
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
             known = ", ".join(node) if isinstance(node, dict) else "nothing (not a section)"
-            raise InputError("command line", None, f"{option} {path}",
+            raise InputError(where, None, f"{option} {path}",
                              f"no field '{part}' there; expected one of: {known}")
         node = node[part]
 

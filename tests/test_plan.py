@@ -127,3 +127,18 @@ def test_plan_needs_a_plan_section():
     assert run.returncode == 2
     assert run.stderr.strip() == ("error: scenarios/peak.yaml: plan: the scenario has no plan: "
                                   "section (the design space; see scenarios/plan-peak.yaml)")
+
+
+@pytest.mark.parametrize("space, message", [
+    ("topology.app_servers.cors: [1]", "{file}:4: plan.space: unknown field(s) "
+     "['topology.app_servers.cors']; expected some of: topology.app_servers.count, "),
+    ("topology.app_servers.shape: [huge]", "{file}: plan.space.topology.app_servers.shape: no "
+     "shape 'huge' in the catalogue doc-ha; expected one of: app_server"),
+])
+def test_bad_space_is_one_line(tmp_path, capsys, space, message):
+    import simulate
+    file = tmp_path / "bad.yaml"
+    file.write_text(f"name: bad\nbase: {ROOT}/scenarios/plan-peak.yaml\nplan:\n  space:\n    {space}\n")
+    assert simulate.main(["plan", str(file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: " + message.format(file=file)) and err.count("\n") == 1, err

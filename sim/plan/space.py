@@ -41,17 +41,18 @@ def catalogue(name: str) -> dict:
     return shapes
 
 
-def candidates(scenario: Scenario) -> list[dict]:
-    """Every combination of the space's values, as {field: value}."""
+def candidates(scenario: Scenario, where: str = "scenario") -> list[dict]:
+    """Every combination of the space's values, as {field: value}; `where`: the scenario's file,
+    named by errors."""
     space = scenario.plan.space
     shapes = catalogue(scenario.plan.hardware) if SHAPE in space else {}
     for shape in space.get(SHAPE, []):
         if shape not in shapes:
-            raise InputError("plan.space", None, SHAPE, f"no shape {shape!r} in the catalogue "
+            raise InputError(where, None, f"plan.space.{SHAPE}", f"no shape {shape!r} in the catalogue "
                              f"{scenario.plan.hardware}; expected one of: {', '.join(shapes)}")
     for path in space:
         if path != SHAPE:
-            overrides.check_path(scenario, path, "plan.space")
+            overrides.check_path(scenario, path, "plan.space", where)
     return [dict(zip(space, combo)) for combo in itertools.product(*space.values())]
 
 
