@@ -29,6 +29,23 @@ def _checks(checks: list[dict]) -> str:
     return fmt.table(["failure", "figure", "target", "value (95% CI)", "verdict"], rows)
 
 
+def _analytic(figures: dict) -> str:
+    """The analytic screen's figures of a candidate, beside the simulated ones."""
+    tiers = []
+    for tier, f in figures["tiers"].items():
+        text = f"{tier} {fmt.pct(f['utilisation'])}"
+        if "utilisation_one_lost" in f:
+            lost = f["utilisation_one_lost"]
+            text += f" ({'no server' if lost is None else fmt.pct(lost)} with one lost)"
+        tiers.append(text)
+    e = figures["erlang_c"]
+    sojourn = fmt.DASH if e["cores_sojourn_ms"] is None else f"{fmt.num(e['cores_sojourn_ms'])} ms"
+    return (f"Analytic screen: utilisation {', '.join(tiers)}; Erlang C per app server: "
+            f"{fmt.num(e['offered_erlangs_per_server'])} erlangs, P(wait) {fmt.pct(e['p_wait'])}, "
+            f"mean time in the cores {sojourn}, square-root staffing {e['square_root_staffing_cores']} "
+            f"cores ({e['assumes']}).")
+
+
 def _one(p: dict) -> list[str]:
     head = f"## Growth x{p['growth']:g} ({fmt.count(p['rate_rps'])} req/s)"
     c = p["chosen"]
@@ -40,6 +57,7 @@ def _one(p: dict) -> list[str]:
                  "per month.**", "", _checks(c["checks"]), "",
                  f"Confirmed with fresh seeds (seed {conf['seed']}): "
                  + ("every check holds." if conf["holds"] else f"**not confirmed**: {conf['excuse']}")]
+        lines += ["", _analytic(c["analytic"])]
         for a in p["alternatives"]:
             lines.append(f"- alternative: {_fields(a['overrides'])}, {fmt.money(a['cost_usd_per_month'])}")
     if p["rejected"]:

@@ -50,6 +50,11 @@ def candidates(scenario: Scenario, where: str = "scenario") -> list[dict]:
         if shape not in shapes:
             raise InputError(where, None, f"plan.space.{SHAPE}", f"no shape {shape!r} in the catalogue "
                              f"{scenario.plan.hardware}; expected one of: {', '.join(shapes)}")
+    names = {f.name for f in scenario.failures}
+    unknown = sorted(set(scenario.plan.failures or []) - names)
+    if unknown:
+        raise InputError(where, None, "plan.failures", f"no failure(s) {unknown} in the scenario; "
+                         f"expected names from: {', '.join(sorted(names)) or 'none (no failures)'}")
     for path in space:
         if path != SHAPE:
             overrides.check_path(scenario, path, "plan.space", where)
