@@ -43,7 +43,8 @@ def plan_at(scenario: Scenario, executor: Counting, budget: dict) -> dict:
     for cand in space.candidates(scenario):
         sc = space.scenario_of(scenario, cand, shapes)
         ranked.append((space.cost_usd_per_month(sc), cand, sc))
-    ranked.sort(key=lambda r: (r[0], [str(v) for v in r[1].values()]))
+    # at equal cost the larger fleet first: a miss there prunes the smaller ones
+    ranked.sort(key=lambda r: (r[0], space.order(r[1], shapes)))
     found, rejected, missed, order = [], [], [], []
     for cost, cand, sc in ranked:
         if len(found) > scenario.plan.alternatives:

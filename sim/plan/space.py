@@ -95,6 +95,11 @@ def _rank(value, path: str, shapes: dict):
     return shapes[value]["cores"] if path == SHAPE else value
 
 
+def order(candidate: dict, shapes: dict) -> list:
+    """A sort key among candidates of equal cost: larger in the monotone fields first."""
+    return [(-_rank(v, p, shapes), "") if p in MONOTONE else (0, str(v)) for p, v in candidate.items()]
+
+
 def dominated(small: dict, big: dict, shapes: dict) -> bool:
     """small is no larger than big in every monotone field and equal in the others."""
     for path, value in small.items():
