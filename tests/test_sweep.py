@@ -29,21 +29,21 @@ def test_values_and_grid():
                                                    {"a": 2, "b": 3}, {"a": 2, "b": 4}]
 
 
-def _mm1(target_ms: float, duration_s: float = 60) -> Scenario:
+def _mm1(target_ms: float, duration_s: float = 40) -> Scenario:
     """M/M/1 with mu = 100/s (10 ms exponential service) and a mean-sojourn objective."""
     s = queue_scenario(50, exp(10), cores=1, workers=100_000, duration_s=duration_s, warmup_s=5,
                        replications=4)
     data = s.model_dump()
     data["objectives"] = {"mean_latency_ms": target_ms, "p99_latency_ms": 1e6, "error_rate": 0.01}
-    data["simulation"]["max_replications"] = 8
+    data["simulation"]["max_replications"] = 6
     return Scenario.model_validate(data)
 
 
 def test_find_max_on_mm1_gives_the_theoretical_rate():
     """W = 1 / (mu - lambda) <= target  <=>  lambda <= mu - 1 / target: 80/s for 50 ms.
-    Tolerance: 5% of the rate. With 4-8 replications of 55 s the mean sojourn's interval is about
-    +-10% near rho 0.8, which moves the crossing by a quarter of that (dW/W = dlambda/(mu - lambda)),
-    about 2.5%; the bisection stops at 2%."""
+    Tolerance: 5% of the rate. With 4-6 replications of 35 s the mean sojourn's interval is about
+    +-12% near rho 0.8, which moves the crossing by a quarter of that (dW/W = dlambda/(mu - lambda)),
+    about 3%; the bisection stops at 2%."""
     with executor.make(workers=2) as ex:
         fm = find_max(_mm1(50), "workload.arrivals.rate_rps", ex, bounds=(60.0, 95.0),
                       tolerance=0.02)
