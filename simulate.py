@@ -7,6 +7,8 @@
   python simulate.py validate SCENARIO [--resolved]
   python simulate.py compare SCENARIO... [--out DIR] [--force]
   python simulate.py schema [--out FILE] [--force]
+  python simulate.py sweep SCENARIO --vary PATH=VALUES [--vary ...] [--find-max PATH] [--scheduler tcp://HOST:PORT]
+  python simulate.py plan SCENARIO [--growth 1,2,3] [--scheduler tcp://HOST:PORT]
   python simulate.py calibrate --redis URL [--postgres URL] [--rounds N] [--out DIR]
   python simulate.py calibrate --cleanup --redis URL [--postgres URL]
   python simulate.py replay --redis URL --calibration FILE [--scenario SCENARIO] [--rate-rps N]
@@ -30,7 +32,8 @@ from sim.errors import MESSAGE_LIMIT, UserError, printable
 from sim.schema import Scenario
 from sim.yamlio import InputError
 
-SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab", "replay", "availability", "claims")
+SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab", "replay", "availability", "claims",
+               "sweep", "plan")
 
 
 class UsageError(Exception):
@@ -54,6 +57,8 @@ def _run_options(parser: argparse.ArgumentParser):
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     parser.add_argument("--yes", action="store_true",
                         help="run although the estimate is over the time or memory limit")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="run on a Dask cluster (default: $SESSIONSIM_SCHEDULER, else this machine)")
 
 
 def load_scenario(file, args=None) -> Scenario:
@@ -124,9 +129,11 @@ def cmd_run(argv) -> int:
     from reporting.writer import Claim, write_report
     from sim.failure_matrix import run
     out = args.out or Path("reports") / scenario.name
+    from sim.commands import on_cluster
     with Claim(out, "report", scenario.name, args.force) as claim:  # checked before the run
         progress = _progress(args.quiet, [scenario])
-        report = run(scenario, progress)
+        with on_cluster(args.scheduler):
+            report = run(scenario, progress)
         report["scenario_file"] = str(args.scenario)
         if progress:
             progress.line(f"writing the report to {out}/")
@@ -184,6 +191,7 @@ def cmd_compare(argv) -> int:
     for file, scenario in zip(args.scenarios, scenarios):
         budget.check(scenario, args.yes, str(file))
     from reporting.writer import Claim, write_comparison
+    from sim.commands import on_cluster
     from sim.failure_matrix import run
     names = [s.name for s in scenarios]
     subdirs = unique_names(names)
@@ -192,7 +200,8 @@ def cmd_compare(argv) -> int:
         reports = []
         progress = _progress(args.quiet, scenarios)
         for file, scenario in zip(args.scenarios, scenarios):
-            report = run(scenario, progress)
+            with on_cluster(args.scheduler):
+                report = run(scenario, progress)
             report["scenario_file"] = str(file)
             reports.append(report)
         if progress:
@@ -219,6 +228,16 @@ def cmd_schema(argv) -> int:
     return 0
 
 
+def cmd_sweep(argv) -> int:
+    from sim.commands import sweep
+    return sweep(argv, _Parser, load_scenario, _run_options)
+
+
+def cmd_plan(argv) -> int:
+    from sim.commands import plan
+    return plan(argv, _Parser, load_scenario, _run_options)
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -233,7 +252,8 @@ def main(argv=None) -> int:
             from sim.ledger import cli
             handler = {"availability": cli.cmd_availability, "claims": cli.cmd_claims}[command]
             return handler(argv[1:], _progress("--quiet" in argv))
-        handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema}.get(command, cmd_run)
+        handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema,
+                   "sweep": cmd_sweep, "plan": cmd_plan}.get(command, cmd_run)
         return handler(argv[1:] if command else argv)
     except (UserError, UsageError) as exc:
         print(f"error: {printable(exc, MESSAGE_LIMIT)}", file=sys.stderr)

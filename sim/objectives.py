@@ -10,6 +10,8 @@ from sim.stats import judge
 
 RULES = {
     "p99_latency_ms": "met when the whole 95% interval of the p99 is at most the target",
+    "mean_latency_ms": "met when the whole 95% interval of the mean latency is at most the "
+                       "target (over the whole measured window, also when the load varies)",
     "error_rate": "met when the whole 95% interval of the error rate is at most the target",
     "throughput_rps": "met when the run offered the target (the interval of the offered load "
                       "reaches it) and carried it: the whole interval of the share of the "
@@ -59,10 +61,15 @@ def judge_objectives(scenario, metrics: dict, stability: dict, window: dict | No
         out["throughput_rps"]["reason"] = reason
     if not obj.throughput_rps:  # none set (0): nothing to judge
         del out["throughput_rps"]
+    if obj.mean_latency_ms is not None:
+        mean = metrics["latency_ms"]["mean"]
+        out["mean_latency_ms"] = {"target": obj.mean_latency_ms, "operator": "<=", "value": mean,
+                                  "verdict": _verdict(mean, "<=", obj.mean_latency_ms)}
     if out["p99_latency_ms"]["verdict"] == "not judged":
         out["p99_latency_ms"]["reason"] = "no request succeeded"
     for key, entry in out.items():
-        entry["rule"] = RULES[key] + ("; " + RULES["time_varying"] if window is not None else "")
+        varying = window is not None and key != "mean_latency_ms"
+        entry["rule"] = RULES[key] + ("; " + RULES["time_varying"] if varying else "")
         if not stability["steady"]:
             entry["verdict"] = "not judged"
             entry["reason"] = "run not steady: " + "; ".join(stability["reasons"])

@@ -20,6 +20,15 @@ from sim.schema import Scenario
 from sim.stats import ci95, ci_tree
 
 _progress = None  # shared array of simulated seconds per replication, set in each worker
+_executor = None  # sim.executor.Executor: when set, replications run there (use_executor)
+
+
+def use_executor(executor):
+    """Runs every later batch of replications on `executor` (None: this machine's pool again);
+    returns the one used before."""
+    global _executor
+    before, _executor = _executor, executor
+    return before
 
 
 def _init_worker(progress):
@@ -163,7 +172,9 @@ def simulate(scenario: Scenario, progress_bar=None, start: int = 0,
     """The raw figures of replications start .. start + n - 1 (n: the scenario's replications),
     and the wall time they took."""
     started = time.time()
-    raws = _replications(scenario, start, n or scenario.simulation.replications, progress_bar)
+    n = n or scenario.simulation.replications
+    raws = (_executor.replications(scenario, start, n) if _executor
+            else _replications(scenario, start, n, progress_bar))
     return raws, time.time() - started
 
 

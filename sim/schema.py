@@ -18,6 +18,7 @@ from sim.schema_failures import (COMPONENTS, FILE_OR_NAME, NAME, Failure, FieldE
 MAX_NODES = 1_000        # servers of one kind
 MAX_SLOTS = 100_000      # cores, workers, connections, queue places of one server
 MAX_MS = 3.6e6           # one service time or delay: an hour
+from sim.schema_plan import Plan
 
 class Dist(Strict):
     """A service or delay time. mean_ms everywhere; cv (std/mean) for lognormal and gamma."""
@@ -235,6 +236,7 @@ class Objectives(Strict):
     p99_latency_ms: PositiveFloat = 100     # assumption: a page's server-side p99 budget
     error_rate: float = Field(default=0.001, ge=0, le=1)  # doc: 99.9% overall availability
     throughput_rps: float = Field(default=0, ge=0)
+    mean_latency_ms: Optional[PositiveFloat] = None  # unset: not judged
 
 
 NODE_KINDS = ("load_balancer", "app_server", "redis_master", "redis_replica", "redis_sentinel",
@@ -299,6 +301,7 @@ class Scenario(Strict):
     failures: list[Failure] = []
     mechanisms: Mechanisms = Mechanisms()
     incidents: Incidents = Incidents()
+    plan: Optional[Plan] = None  # the design space of `simulate.py plan` (sim.plan)
 
     @model_validator(mode="before")
     @classmethod
