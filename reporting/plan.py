@@ -2,7 +2,6 @@
 against p99 of every simulated candidate, feasible or not)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -10,7 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from reporting import fmt  # noqa: E402
+from reporting import fmt, writer  # noqa: E402
+from reporting.svg import inline_svg  # noqa: E402
 
 
 def _fields(overrides: dict) -> str:
@@ -88,7 +88,7 @@ def markdown(plan: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def frontier(plan: dict, out: Path) -> Path | None:
+def frontier(plan: dict, out: Path, svgs: dict | None = None) -> Path | None:
     """Cost against p99 (no failure) of every simulated candidate, by growth factor."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     drawn = False
@@ -115,14 +115,13 @@ def frontier(plan: dict, out: Path) -> Path | None:
     file = Path(out) / "frontier.png"
     fig.tight_layout()
     fig.savefig(file, dpi=110)
+    if svgs is not None:
+        svgs[file.name] = inline_svg(fig, "frontier")
     plt.close(fig)
     return file
 
 
-def write(plan: dict, out: Path) -> list[Path]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "plan.json").write_text(json.dumps(plan, indent=2, default=float) + "\n")
-    (out / "plan.md").write_text(markdown(plan))
-    png = frontier(plan, out)
-    return [out / "plan.json", out / "plan.md"] + ([png] if png else [])
+def write(plan: dict, claim) -> list[Path]:
+    """plan.json, plan.md, plan.html and the plot, through the writer's claim on the directory."""
+    return writer.write_study(claim, "plan", plan, markdown(plan),
+                              lambda out, svgs: frontier(plan, out, svgs), "sessionsim: capacity plan")

@@ -2,7 +2,6 @@
 headline figure against the first varied field, with its 95% interval)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -10,27 +9,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from reporting import fmt  # noqa: E402
-from reporting.writer import OutputError  # noqa: E402
+from reporting import fmt, writer  # noqa: E402
+from reporting.svg import inline_svg  # noqa: E402
 
 PANELS = (("throughput_rps", "throughput (req/s)", 1), ("p50_ms", "p50 (ms)", 1),
           ("p99_ms", "p99 (ms)", 1), ("error_rate", "error rate (%)", 100),
           ("bottleneck_utilisation", "bottleneck utilisation (%)", 100),
           ("cost_usd_per_month", "cost (USD/month)", 1))
-
-
-def check_out(out: Path, file: str, scenario: str, force: bool) -> None:
-    """Refuses to overwrite `file` in `out` when it belongs to another scenario (unless force)."""
-    existing = Path(out) / file
-    if force or not existing.exists():
-        return
-    try:
-        owner = json.loads(existing.read_text())["scenario"]
-    except (OSError, ValueError, KeyError, TypeError):
-        owner = None
-    if owner != scenario:
-        raise OutputError(f"{existing} belongs to {owner or 'something else'}; use --out to "
-                          "choose another directory or --force to overwrite it")
 
 
 def _values(point: dict) -> str:
@@ -65,7 +50,7 @@ def find_max_line(fm: dict) -> str:
     return f"max {fm['path']} = {fmt.num(fm['value'])} ({lo}-{hi})"
 
 
-def plot(result: dict, out: Path) -> Path | None:
+def plot(result: dict, out: Path, svgs: dict | None = None) -> Path | None:
     points = result["points"]
     if not points:
         return None
@@ -90,14 +75,13 @@ def plot(result: dict, out: Path) -> Path | None:
     fig.tight_layout()
     file = Path(out) / "sweep.png"
     fig.savefig(file, dpi=110)
+    if svgs is not None:
+        svgs[file.name] = inline_svg(fig, "sweep")
     plt.close(fig)
     return file
 
 
-def write(result: dict, out: Path) -> list[Path]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
-    (out / "sweep.md").write_text(markdown(result))
-    png = plot(result, out)
-    return [out / "sweep.json", out / "sweep.md"] + ([png] if png else [])
+def write(result: dict, claim) -> list[Path]:
+    """sweep.json, sweep.md, sweep.html and the plot, through the writer's claim on the directory."""
+    return writer.write_study(claim, "sweep", result, markdown(result),
+                              lambda out, svgs: plot(result, out, svgs), "sessionsim: what-if sweep")

@@ -256,3 +256,20 @@ def write_comparison(reports: list[dict], out_dir: Path, force: bool = False,
                 html.render_comparison(text, svgs, jsonable({"scenarios": summary}), links))
     out = claim.commit()
     return [out / "compare.md", out / "compare.html", out / chart.name, out / "compare.json"]
+
+
+def write_study(claim: Claim, kind: str, data: dict, text: str, plot=None, title: str = "") -> list[Path]:
+    """A sweep's or a plan's directory, through the claim taken before it ran: KIND.json,
+    KIND.md, KIND.html (one page, the plot inline) and the plot; `plot(out_dir, svgs)` draws it
+    (None: no plot) and returns its path."""
+    tmp = claim.tmp
+    data = jsonable(data)
+    dump_json(tmp / f"{kind}.json", data)
+    _write_text(tmp / f"{kind}.md", text)
+    svgs: dict[str, str] = {}
+    png = plot(tmp, svgs) if plot else None
+    page = text + "".join(f"\n\n![{kind}]({name})" for name in svgs if f"]({name})" not in text)
+    _write_text(tmp / f"{kind}.html", html.render_page(title or f"sessionsim: {kind}", page, data, svgs))
+    out = claim.commit()
+    return [out / f"{kind}.json", out / f"{kind}.md", out / f"{kind}.html"] + ([out / png.name] if png else [])
+

@@ -27,6 +27,7 @@ def on_cluster(scheduler: str | None):
 
 def sweep(argv, parser_cls, load_scenario, run_options) -> int:
     from reporting import sweep as out_
+    from reporting.writer import Claim
     from sim.find_max import find_max
     from sim.overrides import parse_vary
     from sim.sweep import sweep as run_sweep
@@ -44,18 +45,18 @@ def sweep(argv, parser_cls, load_scenario, run_options) -> int:
     if not vary and not args.find_max:
         parser.error("give --vary PATH=VALUES and/or --find-max PATH")
     out = args.out or Path("reports") / f"{scenario.name}-sweep"
-    out_.check_out(out, "sweep.json", scenario.name, args.force)
     started = time.time()
     result = {"scenario": scenario.name, "scenario_file": str(args.scenario),
               "seed": scenario.simulation.seed, "vary": {p: v for p, v in vary}}
-    with executors.make(args.scheduler) as ex:
-        grid = [(p, v) for p, v in vary if p != args.find_max]
-        result["points"] = run_sweep(scenario, grid, ex) if grid else []
-        if args.find_max:
-            bounds = next(((min(v), max(v)) for p, v in vary if p == args.find_max), None)
-            result["find_max"] = find_max(scenario, args.find_max, ex, bounds, args.tolerance)
-    result["wall_s"] = time.time() - started
-    paths = out_.write(result, out)
+    with Claim(out, "sweep", scenario.name, args.force) as claim:  # checked before the runs
+        with executors.make(args.scheduler) as ex:
+            grid = [(p, v) for p, v in vary if p != args.find_max]
+            result["points"] = run_sweep(scenario, grid, ex) if grid else []
+            if args.find_max:
+                bounds = next(((min(v), max(v)) for p, v in vary if p == args.find_max), None)
+                result["find_max"] = find_max(scenario, args.find_max, ex, bounds, args.tolerance)
+        result["wall_s"] = time.time() - started
+        paths = out_.write(result, claim)
     if not args.quiet:
         print(out_.markdown(result))
     if args.find_max:
@@ -80,7 +81,7 @@ def _growth(text: str | None) -> list[float] | None:
 
 def plan(argv, parser_cls, load_scenario, run_options) -> int:
     from reporting import plan as out_
-    from reporting.sweep import check_out
+    from reporting.writer import Claim
     from sim.plan.search import plan as run_plan
     from sim.yamlio import InputError
     parser = parser_cls(prog="simulate.py plan", description="The cheapest fleet of the scenario's "
@@ -98,11 +99,11 @@ def plan(argv, parser_cls, load_scenario, run_options) -> int:
     from sim.plan.space import candidates
     candidates(scenario, str(args.scenario))  # a bad space: one line naming the file, first
     out = args.out or Path("reports") / f"{scenario.name}-plan"
-    check_out(out, "plan.json", scenario.name, args.force)
-    with executors.make(args.scheduler) as ex:
-        result = run_plan(scenario, ex, growth)
-    result["scenario_file"] = str(args.scenario)
-    paths = out_.write(result, out)
+    with Claim(out, "plan", scenario.name, args.force) as claim:  # checked before the search
+        with executors.make(args.scheduler) as ex:
+            result = run_plan(scenario, ex, growth)
+        result["scenario_file"] = str(args.scenario)
+        paths = out_.write(result, claim)
     if not args.quiet:
         print(out_.markdown(result))
     print(f"plan: {out}/ ({', '.join(p.name for p in paths)})")

@@ -119,6 +119,9 @@ def test_plan_command_writes_the_contract_with_growth_and_runway(catalogue, tmp_
     assert plan_["runway"]["found"] is False or plan_["runway"]["growth"] < 1
     assert (out / "plan.md").read_text().startswith("# Capacity plan of theory")
     assert (out / "frontier.png").stat().st_size > 0
+    page = (out / "plan.html").read_text()  # one page: the plot inline, the JSON embedded
+    assert "<svg" in page and 'id="report-json"' in page and "frontier.png" not in page
+    assert (out / ".sessionsim").exists()  # the tool's directory: a second plan may replace it
 
 
 def test_plan_needs_a_plan_section():

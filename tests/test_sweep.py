@@ -14,7 +14,6 @@ from sim.find_max import find_max
 from sim.overrides import parse_values
 from sim.schema import Scenario
 from sim.sweep import grid
-from sim.yamlio import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +67,8 @@ def test_sweep_command_writes_points_and_find_max(tmp_path):
                                                        {"workload.arrivals.rate_rps": 60}]
     assert all(p["throughput_rps"]["ci95"][0] is not None for p in result["points"])
     assert (out / "sweep.png").stat().st_size > 0
+    page = (out / "sweep.html").read_text()
+    assert "<svg" in page and 'id="report-json"' in page
     # cores never hurt M/M/c: the objectives hold at every count tried, and it says so
     assert result["find_max"]["found"] is False
     assert "max topology.app_servers.cores: not found" in run.stdout
