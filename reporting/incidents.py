@@ -53,11 +53,6 @@ def file_name(entry: dict) -> str:
     return "incident-" + re.sub(r"[^a-z0-9]+", "-", entry["name"].lower()).strip("-") + ".png"
 
 
-def _tried_in_vain(check: dict) -> bool:
-    """A claim that fails as designed and also under the condition the claims file names."""
-    return "with_condition" in check and check["with_condition"]["verdict"] != "holds"
-
-
 def cells(entry: dict, figures: tuple) -> list[str]:
     """A failure's figures, formatted as the failure matrix shows them."""
     return [_fig(entry, key, unit) for key, _, unit in figures]
