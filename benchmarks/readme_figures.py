@@ -41,6 +41,13 @@ def architectures() -> str:
     return "\n".join(lines)
 
 
+def _figure(entry: dict, key: str) -> str:
+    """A failure's figure in its unit: times as durations, error rates as percentages."""
+    if key.endswith(("_s", "_ms")):
+        return fmt.duration(entry[key], "s" if key.endswith("_s") else "ms")
+    return fmt.pct_figure(entry[key]) if "error_rate" in key else fmt.figure(entry[key])
+
+
 def matrix() -> str:
     report = run(scenario("failure-matrix"))
     lines = ["| failure | detection | RTO | impaired | outage | failed requests | writes lost | "
@@ -54,8 +61,8 @@ def matrix() -> str:
     claims = ["", "| failure | the document says | figure | simulated | verdict |", "| --- " * 5 + "|"]
     for f in report["failures"]:
         for c in f["checks"]:
-            simulated = fmt.figure(f.get(c["figure"])) if c["figure"] != "impact" else \
-                ", ".join(f"{p['figure']} {fmt.figure(f[p['figure']])}" for p in c.get("parts", []))
+            simulated = _figure(f, c["figure"]) if c["figure"] != "impact" else \
+                ", ".join(f"{p['figure']} {_figure(f, p['figure'])}" for p in c.get("parts", []))
             verdict = c["verdict"] + (f" ({c['note']})" if c.get("note") else "")
             claims.append(f"| {f['name']} | {c['claimed']} | {c['figure']} | {simulated} | {verdict} |")
     return "\n".join(lines + claims)

@@ -13,7 +13,7 @@ from reporting import fmt, incidents  # noqa: E402
 from reporting.figures import (bottleneck, dig, headroom, name, objective_label,  # noqa: E402
                                objective_target, redis_memory, verdict)
 from reporting.plots import DPI, STYLE, plain_log_ticks  # noqa: E402
-from reporting.svg import inline_svg  # noqa: E402
+from reporting.svg import save  # noqa: E402
 
 
 def _bottleneck(report: dict) -> str:
@@ -167,9 +167,5 @@ def write_chart(reports: list[dict], out_dir: Path, svgs: dict | None = None) ->
                "Headroom to saturation", "× current load", fmt.times, "tab:green")
         _reference_line(axes[2], 1.0, "1× = saturated")
         fig.tight_layout()
-        path = out_dir / "compare.png"
-        fig.savefig(path, dpi=DPI, bbox_inches="tight")
-        if svgs is not None:
-            svgs[path.name] = inline_svg(fig, path.stem)
-        plt.close(fig)
+        path = save(fig, out_dir / "compare.png", svgs, DPI)
     return path

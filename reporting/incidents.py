@@ -14,14 +14,15 @@ import numpy as np  # noqa: E402
 from reporting import fmt  # noqa: E402
 from reporting.figures import dig  # noqa: E402
 from reporting.plots import plain_log_ticks  # noqa: E402
-from reporting.svg import inline_svg  # noqa: E402
+from reporting.svg import save  # noqa: E402
 
 TIMING = (("detection_s", "Detection", "s"), ("action_s", "Recovery action", "s"),
           ("rto_s", "RTO", "s"), ("impaired_s", "Impaired", "s"), ("outage_s", "Outage", "s"))
 IMPACT = (("failed_requests", "Failed requests", ""), ("lost_writes", "Writes lost", ""),
           ("lost_writes_span_s", "RPO span", "s"), ("p99_during_ms", "p99 during", "ms"),
           ("throughput_during_rps", "Throughput during", "req/s"), ("cost_usd", "Cost", "$"))
-FIGURES = TIMING + IMPACT + (("slowdown_x", "Slowdown", "×"), ("error_rate_during", "Error rate during", "%"),
+FIGURES = TIMING + IMPACT + (("slowdown_x", "Slowdown", "×"),
+                             ("error_rate_during", "Error rate during", "%"),
                              ("error_rate_beyond_writes_during", "Error rate beyond writes", "%"))
 EVENT_COLORS = {"injected": "black", "detected": "tab:orange", "action": "tab:green",
                 "alerted": "tab:purple", "repaired": "tab:blue", "recovered": "tab:blue"}
@@ -154,7 +155,8 @@ def _degradation(failures: list[dict]) -> str:
             for f in failures]
     during = [[f["name"], f"{fmt.figure(f.get('baseline_throughput_rps'))} → "
                f"{fmt.figure(f.get('throughput_during_rps'))}",
-               f"{fmt.duration(f.get('baseline_p99_ms'), 'ms')} → {fmt.duration(f.get('p99_during_ms'), 'ms')}",
+               f"{fmt.duration(f.get('baseline_p99_ms'), 'ms')} → "
+               f"{fmt.duration(f.get('p99_during_ms'), 'ms')}",
                fmt.pct_figure(f.get("error_rate_during"))] for f in failures]
     return ("### Each failure's run\n\nThe whole measured window of the run with that failure.\n\n"
             + fmt.table(["Failure", "Offered (req/s)", "Throughput (req/s)", "Error rate", "p99"], runs)
@@ -271,10 +273,5 @@ def write_plots(report: dict, out_dir: Path, svgs: dict | None = None) -> list[P
     written = []
     for entry in report.get("failures") or []:
         fig = timeline_plot(entry)
-        path = Path(out_dir) / file_name(entry)
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        if svgs is not None:
-            svgs[path.name] = inline_svg(fig, path.stem)
-        plt.close(fig)
-        written.append(path)
+        written.append(save(fig, Path(out_dir) / file_name(entry), svgs))
     return written

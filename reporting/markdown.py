@@ -70,7 +70,8 @@ def _objectives(report: dict) -> str:
     rows = [[objective_label(k), objective_target(k, o), objective_value(k, o), verdict(o)]
             for k, o in objectives.items()]
     notes = [textwrap.fill(f"- {objective_label(k)}: {o['rule']}"
-                           + (f" ({o['reason']})" if o.get("reason") else ""), width=100, subsequent_indent="  ")
+                           + (f" ({o['reason']})" if o.get("reason") else ""),
+                           width=100, subsequent_indent="  ")
              for k, o in objectives.items() if o.get("rule")]
     return "## Objectives\n\n" + fmt.table(
         ["Objective", "Target", "Simulated (95% CI)", "Verdict"], rows, align="lrrl") + (

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from reporting import fmt, writer  # noqa: E402
-from reporting.svg import inline_svg  # noqa: E402
+from reporting.svg import save  # noqa: E402
 
 
 def _fields(overrides: dict) -> str:
@@ -112,13 +112,8 @@ def frontier(plan: dict, out: Path, svgs: dict | None = None) -> Path | None:
     ax.set_title("candidates simulated (circled: chosen)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    file = Path(out) / "frontier.png"
     fig.tight_layout()
-    fig.savefig(file, dpi=110)
-    if svgs is not None:
-        svgs[file.name] = inline_svg(fig, "frontier")
-    plt.close(fig)
-    return file
+    return save(fig, Path(out) / "frontier.png", svgs)
 
 
 def write(plan: dict, claim) -> list[Path]:

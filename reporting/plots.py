@@ -13,7 +13,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 
 from reporting import fmt  # noqa: E402
 from reporting.figures import dig, name, window  # noqa: E402
-from reporting.svg import inline_svg  # noqa: E402
+from reporting.svg import save  # noqa: E402
 
 MAX_POINTS = 1000  # longer series are averaged in blocks: a day has 86,400 seconds
 DPI = 110
@@ -32,11 +32,7 @@ def write_plots(report: dict, out_dir: Path, svgs: dict | None = None) -> list[P
                            ("cost.png", cost)):
             fig = draw(report)
             if fig is not None:
-                fig.savefig(out_dir / file, dpi=DPI, bbox_inches="tight")
-                if svgs is not None:
-                    svgs[file] = inline_svg(fig, Path(file).stem)
-                plt.close(fig)
-                written.append(out_dir / file)
+                written.append(save(fig, out_dir / file, svgs, DPI))
     return written
 
 

@@ -43,7 +43,8 @@ def _worst(report: dict) -> str:
             ["Headroom to saturation", fmt.figure(w.get("headroom_x"), unit="×")]]
     return (f"### Worst window: {fmt.num(start)} s to {fmt.num(start + length)} s\n\n"
             + textwrap.fill("The load varies, so whole-run averages hide its peak: the objectives are "
-                            f"judged in the {fmt.num(length)} s {w.get('chosen_by', '')}.", width=100) + "\n\n"
+                            f"judged in the {fmt.num(length)} s {w.get('chosen_by', '')}.",
+                            width=100) + "\n\n"
             + fmt.table(["Figure", "Value (95% CI)"], rows, align="ll"))
 
 
@@ -59,10 +60,11 @@ def section(report: dict) -> str:
                 "system,\nand no objective or claim is judged from it.**\n\n"
                 + "\n".join(f"- {r}" for r in st.get("reasons") or []))
     backlog = st.get("backlog") or {}
-    rows = [["Offered load (arrivals in the window)", f"{fmt.num(st.get('offered_rps'))} req/s"],
+    rows = [["Offered load (arrivals in the window)",
+             fmt.figure(dig(report, "metrics", "offered_rps"), unit="req/s")],
             ["Throughput (completions in the window)",
              fmt.figure(dig(report, "metrics", "throughput_rps"), unit="req/s")],
-            ["Requests in the system at the window's start / end",
+            ["In the system at the window's start / end (mean of the replications)",
              f"{fmt.num(backlog.get('in_system_at_start'))} / {fmt.num(backlog.get('in_system_at_end'))}"],
             ["Busiest node", f"{dig(st, 'busiest_node', 'name', default=fmt.DASH)} "
                              f"{fmt.pct(dig(st, 'busiest_node', 'utilisation'))} busy"]]

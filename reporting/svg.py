@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import matplotlib
 
@@ -27,3 +28,14 @@ def inline_svg(fig, prefix: str) -> str:
         return text
     pattern = re.compile(r'(\sid="|#)(' + "|".join(map(re.escape, ids)) + r')(?=["\)])')
     return pattern.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", text)
+
+
+def save(fig, path, svgs: dict | None = None, dpi: int = 110) -> "Path":
+    """Writes the figure as PNG at `path` and, with `svgs`, keeps its <svg> under the file's name
+    for the HTML page; closes it. Returns the path."""
+    path = Path(path)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    if svgs is not None:
+        svgs[path.name] = inline_svg(fig, path.stem)
+    plt.close(fig)
+    return path

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from reporting import fmt, writer  # noqa: E402
-from reporting.svg import inline_svg  # noqa: E402
+from reporting.svg import save  # noqa: E402
 
 PANELS = (("throughput_rps", "throughput (req/s)", 1), ("p50_ms", "p50 (ms)", 1),
           ("p99_ms", "p99 (ms)", 1), ("error_rate", "error rate (%)", 100),
@@ -73,12 +73,7 @@ def plot(result: dict, out: Path, svgs: dict | None = None) -> Path | None:
     if len(series) > 1:
         axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
-    file = Path(out) / "sweep.png"
-    fig.savefig(file, dpi=110)
-    if svgs is not None:
-        svgs[file.name] = inline_svg(fig, "sweep")
-    plt.close(fig)
-    return file
+    return save(fig, Path(out) / "sweep.png", svgs)
 
 
 def write(result: dict, claim) -> list[Path]:

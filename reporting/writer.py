@@ -271,5 +271,6 @@ def write_study(claim: Claim, kind: str, data: dict, text: str, plot=None, title
     page = text + "".join(f"\n\n![{kind}]({name})" for name in svgs if f"]({name})" not in text)
     _write_text(tmp / f"{kind}.html", html.render_page(title or f"sessionsim: {kind}", page, data, svgs))
     out = claim.commit()
-    return [out / f"{kind}.json", out / f"{kind}.md", out / f"{kind}.html"] + ([out / png.name] if png else [])
+    names = [f"{kind}.json", f"{kind}.md", f"{kind}.html"] + ([png.name] if png else [])
+    return [out / name for name in names]
 

@@ -59,7 +59,7 @@ def _more(progress, scenario: Scenario, label: str):
     return lambda start, n: progress(scenario, f"{label}, replications {start + 1}-{start + n}")
 
 
-def _judged(scenario: Scenario, failure, claim: dict, meanings: dict):
+def judge_failure(scenario: Scenario, failure, claim: dict, meanings: dict):
     """A judge for runner.sequential: the failure's entry, and its undecided checks."""
     def judged(raws, _wall_s):
         entry = measure(scenario, raws, failure)
@@ -77,7 +77,7 @@ def _with_condition(entry: dict, alone: Scenario, failure, claim: dict, meanings
         return
     variant = Scenario.model_validate(merge(resolved(alone), condition["set"]))
     label = f"{failure.name} with {condition['text']}"
-    _, _, other, _ = runner.sequential(variant, _judged(variant, failure, claim, meanings),
+    _, _, other, _ = runner.sequential(variant, judge_failure(variant, failure, claim, meanings),
                                        progress(variant, label), _more(progress, variant, label))
     again = {c["figure"]: c for c in other["checks"]}
     for check in open_:
@@ -92,8 +92,9 @@ def _with_condition(entry: dict, alone: Scenario, failure, claim: dict, meanings
 def _entry(scenario: Scenario, failure, book: dict, progress) -> dict:
     alone = scenario.model_copy(update={"failures": [failure]})
     claim = book["failures"].get(failure.name) or {}
-    _, _, entry, open_ = runner.sequential(alone, _judged(alone, failure, claim, book["impact_words"]),
-                                           progress(alone, failure.name), _more(progress, alone, failure.name))
+    judged = judge_failure(alone, failure, claim, book["impact_words"])
+    _, _, entry, open_ = runner.sequential(alone, judged, progress(alone, failure.name),
+                                           _more(progress, alone, failure.name))
     entry["undecided"] = open_
     entry["claimed"] = {k: (v.get("text") if isinstance(v, dict) else v)
                         for k, v in claim.items() if k != "condition"}
@@ -109,7 +110,8 @@ def run(scenario: Scenario, progress=None) -> dict:
     together in the one run and are each measured from it."""
     progress = progress or (lambda scenario, label: None)
     if not scenario.failures:
-        return runner.run(scenario, progress(scenario, scenario.name), _more(progress, scenario, scenario.name))
+        return runner.run(scenario, progress(scenario, scenario.name),
+                          _more(progress, scenario, scenario.name))
     book = claims.load(scenario)
     if not scenario.incidents.matrix:
         result, raws = runner.run_with_raws(scenario, progress(scenario, scenario.name),

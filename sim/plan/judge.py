@@ -46,7 +46,7 @@ def failure_checks(scenario: Scenario, order: list[str]) -> list[dict]:
         claim = {k: v for k, v in (book["failures"].get(failure.name) or {}).items()
                  if k in plan.targets}
         alone = _decided(scenario.model_copy(update={"failures": [failure]}))
-        judged = failure_matrix._judged(alone, failure, claim, book["impact_words"])
+        judged = failure_matrix.judge_failure(alone, failure, claim, book["impact_words"])
         _, _, entry, _ = runner.sequential(alone, judged)
         for c in entry["checks"]:
             out.append({"figure": c["figure"], "failure": failure.name,
