@@ -8,6 +8,7 @@ from sim.control import ControlPlane
 from sim.failures import inject
 from sim.metrics import Recorder, quantiles_ms
 from sim.replication import replica_loop
+from sim.path import STREAM
 from sim.request_path import RequestPath
 from sim.schema import Scenario
 from sim.streams import Sampler, Streams
@@ -136,7 +137,7 @@ def run_replication(scenario: Scenario, replication: int, progress=None) -> dict
     path = RequestPath(env, scenario, control, streams, rec)
     env.process(_arrivals(env, path, arrival_stream(scenario, streams)))
     if scenario.topology.redis:
-        command = Sampler(scenario.topology.redis.command_service, streams.rng("service/replication"))
+        command = Sampler(scenario.topology.redis.command_service, streams.rng(STREAM["repl"].name))
         for replica in nodes.redis:
             env.process(replica_loop(env, replica, control, path.redis_log,
                                      scenario.topology.redis.replication_tick_s, command))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import simpy
 
+from sim import path
 from sim.breaker import CircuitBreaker
 from sim.control import ControlPlane
 from sim.metrics import Recorder
@@ -18,7 +19,15 @@ from sim.streams import Sampler, Streams
 
 
 class Failed(Exception):
-    """A request that cannot complete; the reason is counted."""
+    """A request that cannot complete; the reason, one of the path's (sim.path), is counted."""
+
+    def __init__(self, reason: str):
+        if reason not in _REASONS:
+            raise KeyError(f"{reason!r} is not a failure reason of sim.path")
+        super().__init__(reason)
+
+
+_REASONS = frozenset(path.REASONS)
 
 
 class RequestPath:
@@ -30,19 +39,13 @@ class RequestPath:
         self.redis_cfg, self.repl, self.pgf = t.redis, mech.replication, mech.pg_failover
         self.db_cfg = t.db_fleet or t.postgres
         self.ops = scenario.workload.operations
-        s = lambda name, dist: Sampler(dist, streams.rng(f"service/{name}"))  # noqa: E731
-        self.lb_service = s("lb", self.lb_cfg.service)
-        self.cpu = {name: s(f"cpu/{name}", op.cpu) for name, op in self.ops.items()}
-        net = t.network
-        self.rtt = {"app": s("net/lb-app", net.lb_app_rtt), "redis": s("net/app-redis", net.app_redis_rtt),
-                    "db": s("net/app-db", net.app_db_rtt)}
-        if self.redis_cfg:
-            self.redis_rt = s("redis/roundtrip", self.redis_cfg.roundtrip_service)
-            self.redis_cmd = s("redis/command", self.redis_cfg.command_service)
-        if self.db_cfg:
-            self.db_write = s("db/write", self.db_cfg.write_service)
-            self.db_read = s("db/read", self.db_cfg.read_service)
-        self.session_hash = streams.rng("route/session")
+        named = path.streams(t, self.ops)
+        # the path's streams by pool name ("net_redis", "db_read"...), each sampled in seconds
+        self.draw = {s.pool: Sampler(named[s.name], streams.rng(s.name)) for s in path.STREAMS
+                     if named.get(s.name) is not None and s.pool != "repl"}
+        self.cpu = {name: Sampler(op.cpu, streams.rng(path.cpu_stream(name)))
+                    for name, op in self.ops.items()}
+        self.session_hash = streams.rng(path.STREAM["route"].name)
         self.redis_log = WriteLog()  # session writes acknowledged by the Redis master
         self.pg_log = WriteLog()     # commits acknowledged by the PostgreSQL primary
         self.breaker = CircuitBreaker(mech.circuit_breaker, control)
@@ -71,7 +74,7 @@ class RequestPath:
         if isinstance(conn, str):
             raise Failed("lb_queue")
         try:
-            yield env.timeout(self.lb_service())
+            yield env.timeout(self.draw["lb"]())
             yield from self._to_app(op_name)
         finally:
             lb.release(conn, since)
@@ -100,7 +103,7 @@ class RequestPath:
 
     def _in_app(self, app, op_name: str):
         env, op = self.env, self.ops[op_name]
-        half_rtt = self.rtt["app"]() / 2
+        half_rtt = self.draw["net_app"]() / 2
         yield env.timeout(half_rtt)
         since, epoch = env.now, app.workers.epoch
         worker = yield from app.workers.acquire(self.lb_cfg.timeout_server_s)
@@ -113,9 +116,9 @@ class RequestPath:
             if op.session_commands:
                 yield from self._session_call(op, u)
             for _ in range(op.db_reads):
-                yield from self._db_call(self.control.db_reader(u), self.db_read, "db_read")
+                yield from self._db_call(self.control.db_reader(u), "db_read", "db_read")
             for _ in range(op.db_writes):
-                yield from self._db_call(self.control.db_writer(u), self.db_write, "db_write")
+                yield from self._db_call(self.control.db_writer(u), "db_write", "db_write")
                 if not self.control.nodes.shards:
                     if self.pgf.synchronous:  # the commit waits for a standby's flush
                         yield env.timeout(self.pgf.lag_ms / 1000)
@@ -129,13 +132,13 @@ class RequestPath:
     def _session_call(self, op, u: float):
         control = self.control
         if control.nodes.shards:  # db_fleet: one statement and its commit
-            yield from self._db_call(control.session_store(u), self.db_write if op.session_write
-                                     else self.db_read, "db_session")
+            yield from self._db_call(control.session_store(u), "db_write" if op.session_write
+                                     else "db_read", "db_session")
             return
         if not self.breaker.allows(self.env.now):  # fallback: the session row in PostgreSQL
             self.rec.fallbacks += 1
-            yield from self._db_call(control.pg_primary, self.db_write if op.session_write
-                                     else self.db_read, "fallback")
+            yield from self._db_call(control.pg_primary, "db_write" if op.session_write
+                                     else "db_read", "fallback")
             return
         try:
             trips = [op.session_commands] if op.pipelined else [1] * op.session_commands
@@ -156,10 +159,10 @@ class RequestPath:
             raise Failed("redis_noreplicas")  # Redis refuses writes: min-replicas-to-write
         env = self.env
         t0 = env.now
-        half_rtt = self.rtt["redis"]() / 2
+        half_rtt = self.draw["net_redis"]() / 2
         timeout = self.redis_cfg.socket_timeout_s
         yield env.timeout(half_rtt)
-        service = self.redis_rt() + sum(self.redis_cmd() for _ in range(commands))
+        service = self.draw["redis_rt"]() + sum(self.draw["redis_cmd"]() for _ in range(commands))
         status = yield from master.serve(service, timeout - half_rtt)
         if status != "ok":
             raise Failed(f"redis_{status}")
@@ -181,12 +184,13 @@ class RequestPath:
                 raise Failed("redis_lost")
         self.redis_log.ack(applied_at, commands)
 
-    def _db_call(self, server, sampler, what: str):
+    def _db_call(self, server, pool: str, what: str):
+        """A call to a database: `pool` its service's stream, `what` its failure reasons' prefix."""
         if server is None:
             raise Failed(f"{what}_down")
-        half_rtt = self.rtt["db"]() / 2
+        half_rtt = self.draw["net_db"]() / 2
         yield self.env.timeout(half_rtt)
-        status = yield from server.serve(sampler(), self.db_cfg.pool_timeout_s)
+        status = yield from server.serve(self.draw[pool](), self.db_cfg.pool_timeout_s)
         if status != "ok":
             raise Failed(f"{what}_{status}")
         yield self.env.timeout(half_rtt)

@@ -38,8 +38,10 @@ def _used(path: Path) -> float:
 
 
 # numba's cache notices a change in a function's own file, not in the files of the functions it
-# calls: key the cache on all of this package's sources instead.
-_sources = sorted(Path(__file__).parent.glob("*.py"))
+# calls, nor in the constants it froze: key the cache on all of this package's sources, and on
+# the modules whose constants it freezes (the path's codes, the histogram's edges), instead.
+_sim = Path(__file__).parent.parent
+_sources = sorted(Path(__file__).parent.glob("*.py")) + [_sim / "path.py", _sim / "histogram.py"]
 _key = hashlib.sha256(b"".join(p.read_bytes() for p in _sources)).hexdigest()[:16]
 _base = Path(os.environ.get("NUMBA_CACHE_DIR")
              or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sessionsim")

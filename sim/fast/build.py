@@ -7,6 +7,7 @@ import operator
 
 import numpy as np
 
+from sim import path
 from sim.fast import layout as L
 from sim.fast import stages
 from sim.fast.events import LANE_KINDS, LANE_SIZE
@@ -27,12 +28,7 @@ def config(scenario, pools: Pools, rec, op_names: list[str], bulk: bool) -> np.n
     ops = scenario.workload.operations
     most_commands = max(op.session_commands for op in ops.values())
     replicas = t.redis.replicas if t.redis else 0
-    index = {name: pools.index(n) if n in pools.names else 0 for name, n in (
-        ("p_lb", "service/lb"), ("p_net_app", "service/net/lb-app"),
-        ("p_net_redis", "service/net/app-redis"), ("p_net_db", "service/net/app-db"),
-        ("p_redis_rt", "service/redis/roundtrip"), ("p_redis_cmd", "service/redis/command"),
-        ("p_db_write", "service/db/write"), ("p_db_read", "service/db/read"),
-        ("p_route", "route/session"), ("p_repl", "service/replication"))}
+    index = {f"p_{s.pool}": pools.index(s.name) if s.name in pools.names else 0 for s in path.STREAMS}
     c = np.zeros(1, L.CONFIG)
     values = dict(
         retries=hc.retries, redispatch=hc.redispatch, leastconn=t.load_balancers.balance == "leastconn",
@@ -75,7 +71,7 @@ def operations(scenario, pools: Pools, op_names: list[str]) -> np.ndarray:
     out = np.zeros(len(op_names), L.OPERATION)
     for i, name in enumerate(op_names):
         op = scenario.workload.operations[name]
-        out[i] = (pools.index(f"service/cpu/{name}"), op.session_commands, op.pipelined,
+        out[i] = (pools.index(path.cpu_stream(name)), op.session_commands, op.pipelined,
                   op.session_write, op.db_reads, op.db_writes)
     return out
 
@@ -123,24 +119,39 @@ def books(scenario, rec, n_stations: int, fifo_width: int, seconds: int, n_ops: 
 BULK = 1 << 18  # candidate requests of one calm stretch
 
 
+def hop_draws(scenario, pools: Pools, op_names: list[str]) -> np.ndarray:
+    """[op, hop, pool]: the samples one visit of a hop by a request of the operation draws from
+    each pool, on the calm path (sim.path.HOPS)."""
+    out = np.zeros((len(op_names), len(path.HOPS), len(pools.names)), np.int64)
+    for o, name in enumerate(op_names):
+        op = scenario.workload.operations[name]
+        for h, hop in enumerate(path.HOPS):
+            for pool, n in hop.draws(op).items():
+                stream = path.cpu_stream(name) if pool == "cpu" else path.STREAM[pool].name
+                if stream in pools.names:
+                    out[o, h, pools.index(stream)] += n
+    return out
+
+
 def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps: int,
-                 n_ops: int) -> dict:
-    """The scratch arrays of sim.fast.bulk, and the most samples a request draws per pool."""
+                 op_names: list[str]) -> dict:
+    """The scratch arrays of sim.fast.bulk, and the samples a request draws per pool: by hop,
+    and the most one request draws, its replicas' batches included."""
     t = scenario.topology
-    commands = max(op.session_commands for op in scenario.workload.operations.values())
-    draws = np.ones(len(pools.names), np.int64)
-    for name, most in (("service/redis/command", commands),
-                       ("service/replication", commands * (t.redis.replicas if t.redis else 0))):
-        if name in pools.names:
-            draws[pools.index(name)] = most
-    return dict(bdraws=draws, bwork=np.zeros((apps, t.app_servers.workers)),
+    per_hop = hop_draws(scenario, pools, op_names)
+    draws = per_hop.sum(axis=1).max(axis=0)
+    if t.redis:
+        commands = max(op.session_commands for op in scenario.workload.operations.values())
+        draws[pools.index(path.STREAM["repl"].name)] = commands * t.redis.replicas
+    return dict(bdraws=draws, bhop_draws=per_hop, bwork=np.zeros((apps, t.app_servers.workers)),
                 bbusy=np.zeros(apps, np.int64),
                 bf=np.zeros((BULK, stages.N_BF)), bresp=np.zeros(BULK),
                 bi=np.zeros((BULK, stages.N_BI), np.int64), bu=np.zeros(BULK),
                 bbad=np.zeros(BULK, np.int64), border=np.zeros((stages.N_ORDERS, BULK), np.int64),
                 bcount=np.zeros((2, stages.N_ORDERS), np.int64), backs=np.zeros(BULK),
                 bcmds=np.zeros(BULK, np.int64), bfree=np.zeros((n_stations, fifo_width)),
-                bcursor=np.zeros(len(pools.names), np.int64), btaken=np.zeros(n_ops, np.int64))
+                bcursor=np.zeros(len(pools.names), np.int64),
+                btaken=np.zeros((len(op_names), len(path.HOPS)), np.int64))
 
 
 def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str], bulk: bool) -> State:
@@ -170,7 +181,7 @@ def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str]
                   const=pools.const, arr_t=np.empty(0), arr_op=np.empty(0, np.int64),
                   **roles, **books(scenario, rec, len(stations_list), fifo_width, seconds, len(op_names)),
                   **bulk_scratch(scenario, pools, len(stations_list), fifo_width, len(nodes.apps),
-                                 len(op_names)))
+                                 op_names))
     return State(arrays)
 
 

@@ -10,7 +10,7 @@ from sim.fast.books import fifo, lost_meanwhile, push, ring_add, sample
 from sim.fast.holds import done_in_app, fail
 from sim.fast.layout import (APP_LOST, CRASHED, DB_READ, DB_REASONS, DB_SESSION, DB_WRITE, EV_ACKED,
                              EV_DB_AT, EV_DB_BACK, EV_PG_SYNCED, EV_REDIS_AT, EV_REDIS_BACK,
-                             FALLBACK, HUNG, LOST, OFF, READS, REDIS_DOWN, REDIS_LOST,
+                             FALLBACK, HUNG, LOST, OFF, OUTCOMES, READS, REDIS_DOWN, REDIS_LOST,
                              REDIS_NOREPLICAS, REDIS_REFUSED, REDIS_TIMEOUT, REDIS_WAIT, REFUSED,
                              SESSION, TIMEOUT, UP, WRITES)
 from sim.fast.world import jit
@@ -216,7 +216,7 @@ def db_reader(w, u):
 def db_call(w, slot, t, server, pool, what):
     r = w.rq[slot]
     if server < 0:
-        fail(w, slot, DB_REASONS + 4 * what, t)
+        fail(w, slot, DB_REASONS + OUTCOMES * what, t)
         return
     r.call_st, r.call_pool, r.call_what = server, pool, what
     r.half_s = sample(w, w.c[0].p_net_db) / 2
@@ -228,7 +228,7 @@ def db_at(w, slot, t):
     c, r = w.c[0], w.rq[slot]
     s = r.call_st
     state = w.node[s].state
-    reason = DB_REASONS + 4 * r.call_what
+    reason = DB_REASONS + OUTCOMES * r.call_what
     if state == CRASHED or state == OFF:
         fail(w, slot, reason + REFUSED, t)
     elif state == HUNG:
@@ -241,7 +241,7 @@ def db_at(w, slot, t):
 def db_back(w, slot, t):
     c, r = w.c[0], w.rq[slot]
     if lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep):
-        fail(w, slot, DB_REASONS + 4 * r.call_what + LOST, t)
+        fail(w, slot, DB_REASONS + OUTCOMES * r.call_what + LOST, t)
     elif r.step == SESSION:
         next_call(w, slot, t)
     elif r.step == WRITES and not c.shards and c.pg_sync:

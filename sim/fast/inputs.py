@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import path
 from sim.schema import Dist, Scenario
 from sim.streams import Streams, draw
 
@@ -41,18 +42,5 @@ class Pools:
 
 
 def pool_streams(scenario: Scenario) -> dict[str, Dist | None]:
-    """The reference engine's stream names (sim.request_path, sim.engine), each with its
-    distribution."""
-    t, ops = scenario.topology, scenario.workload.operations
-    db = t.db_fleet or t.postgres
-    named = {"service/lb": t.load_balancers.service, "service/net/lb-app": t.network.lb_app_rtt,
-             "service/net/app-redis": t.network.app_redis_rtt, "service/net/app-db": t.network.app_db_rtt,
-             "route/session": None}
-    named |= {f"service/cpu/{name}": op.cpu for name, op in ops.items()}
-    if t.redis:
-        named |= {"service/redis/roundtrip": t.redis.roundtrip_service,
-                  "service/redis/command": t.redis.command_service,
-                  "service/replication": t.redis.command_service}
-    if db:
-        named |= {"service/db/write": db.write_service, "service/db/read": db.read_service}
-    return named
+    """The request path's streams (sim.path), each with its distribution."""
+    return path.streams(scenario.topology, scenario.workload.operations)

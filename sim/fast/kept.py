@@ -11,6 +11,9 @@ from sim.fast.layout import UP
 from sim.fast.stages import (APP, AT_DB_HALF, CPU_DEP, CPU_START, D_DEP, D_START, DB_ST, DONE, OP,
                              R_DEP, R_START, T0, TD, TR, TW)
 from sim.fast.world import jit
+from sim.path import HOP
+
+BALANCER, APP_HOP, REDIS, DATABASE = HOP["balancer"], HOP["app"], HOP["redis"], HOP["database"]
 
 
 @jit()
@@ -22,8 +25,11 @@ def commit(w, k):
     hist, hist_s, step_hist, incident, pg_acks = w.hist, w.hist_s, w.step_hist, w.incident, w.pg_acks
     warm, end, vip, master, resp = c.warmup_s, c.duration_s, g.vip, g.master, w.bresp
     for i in range(k):
-        op = ops[bi[i, OP]]
-        taken[bi[i, OP]] += 1
+        o = bi[i, OP]
+        op = ops[o]
+        taken[o, BALANCER] += 1
+        taken[o, APP_HOP] += 1
+        taken[o, REDIS] += 1
         workers, t0, tw = apps[bi[i, APP], 0], bf[i, T0], bf[i, TW]
         record_arrival(w, t0)
         arrived(w, vip, t0)
@@ -37,6 +43,7 @@ def commit(w, k):
             if op.db_reads:
                 db_reader(w, w.bu[i])  # the round robin moves on
             visit(node, busy, queue, st_hist, s, bf[i, TD], bf[i, D_START], bf[i, D_DEP], warm, end)
+            taken[o, DATABASE] += 1
             if op.db_writes:
                 ring_add(pg_acks, g.pg_acks, bf[i, DONE])
                 g.pg_acks += 1
@@ -53,21 +60,15 @@ def commit(w, k):
 
 @jit()
 def _skip_drawn(w):
-    """Moves the pools' cursors past the samples the kept requests drew in pass 1, counted by
-    operation (btaken, then zeroed): what each stage draws for one."""
-    c = w.c[0]
-    for o in range(w.ops.shape[0]):
-        op, m = w.ops[o], w.btaken[o]
-        w.btaken[o] = 0
-        for p in (c.p_lb, c.p_net_app, op.cpu_pool, c.p_route):
-            _skip(w, p, m)
-        if op.commands:
-            _skip(w, c.p_net_redis, m)
-            _skip(w, c.p_redis_rt, m)
-            _skip(w, c.p_redis_cmd, m * (op.commands if op.pipelined else 1))
-        if op.db_reads or op.db_writes:
-            _skip(w, c.p_net_db, m)
-            _skip(w, c.p_db_read if op.db_reads else c.p_db_write, m)
+    """Moves the pools' cursors past the samples the kept requests drew in pass 1: each hop's
+    visits by each operation (btaken, then zeroed), times what one visit draws (sim.path)."""
+    taken, draws = w.btaken, w.bhop_draws
+    for o in range(taken.shape[0]):
+        for h in range(taken.shape[1]):
+            m = taken[o, h]
+            taken[o, h] = 0
+            for p in range(draws.shape[2]):
+                _skip(w, p, m * draws[o, h, p])
 
 
 @jit()

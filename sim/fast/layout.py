@@ -1,11 +1,14 @@
 """The fast engine's state: record arrays with named fields, shared by the compiled functions.
 
 Codes (station states, event kinds, failure reasons) are module constants, frozen into the
-compiled code; the names of failure reasons are the reference engine's strings.
+compiled code; failure reasons and sample pools are those of the request path's description
+(sim.path), by name.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from sim.path import CALL_OUTCOMES, DB_CALLS, POOLS, REASONS, reason_code
 
 # station states, as sim.station.Station.state
 UP, CRASHED, HUNG, OFF = 0, 1, 2, 3
@@ -19,19 +22,21 @@ STATE_CODE = {"up": UP, "crashed": CRASHED, "hung": HUNG, "off": OFF}
 # where a request waits, for the books at the end of the run
 NOWHERE, IN_LB_QUEUE, IN_WORKER_QUEUE = 0, 1, 2
 
-# what a DB call is for: the prefix of its failure reasons
-DB_SESSION, DB_READ, DB_WRITE, FALLBACK = 0, 1, 2, 3
-DB_WHAT = ("db_session", "db_read", "db_write", "fallback")
-# Station.serve outcomes, in the order of the reason codes below
-REFUSED, TIMEOUT, LOST = 1, 2, 3
+# what a DB call is for; its failure reasons are DB_REASONS + OUTCOMES x that + the call's outcome
+DB_SESSION, DB_READ, DB_WRITE, FALLBACK = (DB_CALLS.index(c) for c in ("db_session", "db_read",
+                                                                        "db_write", "fallback"))
+DB_REASONS = reason_code("db_session_down")
+# Station.serve outcomes, in the order of CALL_OUTCOMES
+DOWN, REFUSED, TIMEOUT, LOST = (CALL_OUTCOMES.index(o) for o in ("down", "refused", "timeout", "lost"))
+OUTCOMES = len(CALL_OUTCOMES)
+assert REASONS[DB_REASONS:DB_REASONS + len(DB_CALLS) * len(CALL_OUTCOMES)] == tuple(
+    f"{c}_{o}" for c in DB_CALLS for o in CALL_OUTCOMES)
 
-REASONS = ["no_load_balancer", "lb_timeout", "lb_queue", "lb_lost", "no_app_server", "app_timeout",
-           "app_queue", "app_lost", "app_refused", "redis_down", "redis_noreplicas", "redis_refused",
-           "redis_timeout", "redis_lost", "redis_wait_timeout"]
 (NO_LB, LB_TIMEOUT, LB_QUEUE, LB_LOST, NO_APP, APP_TIMEOUT, APP_QUEUE, APP_LOST, APP_REFUSED,
- REDIS_DOWN, REDIS_NOREPLICAS, REDIS_REFUSED, REDIS_TIMEOUT, REDIS_LOST, REDIS_WAIT) = range(15)
-DB_REASONS = len(REASONS)  # then per DB_WHAT: down, refused, timeout, lost
-REASONS += [f"{what}_{status}" for what in DB_WHAT for status in ("down", "refused", "timeout", "lost")]
+ REDIS_DOWN, REDIS_NOREPLICAS, REDIS_REFUSED, REDIS_TIMEOUT, REDIS_LOST, REDIS_WAIT) = map(reason_code, (
+    "no_load_balancer", "lb_timeout", "lb_queue", "lb_lost", "no_app_server", "app_timeout",
+    "app_queue", "app_lost", "app_refused", "redis_down", "redis_noreplicas", "redis_refused",
+    "redis_timeout", "redis_lost", "redis_wait_timeout"))
 
 STATION = np.dtype([
     ("cap", "i8"), ("in_use", "i8"), ("qhead", "i8"), ("qtail", "i8"), ("qlen", "i8"),
@@ -90,7 +95,5 @@ CONFIG = np.dtype([
     # calm stretches (sim.fast.bulk): allowed at all; whether requests call Redis, write
     # sessions, call a database
     ("bulk", "i8"), ("bulk_redis", "i8"), ("bulk_write", "i8"), ("bulk_db", "i8"),
-    # sample pools by purpose
-    ("p_lb", "i8"), ("p_net_app", "i8"), ("p_net_redis", "i8"), ("p_net_db", "i8"),
-    ("p_redis_rt", "i8"), ("p_redis_cmd", "i8"), ("p_db_write", "i8"), ("p_db_read", "i8"),
-    ("p_route", "i8"), ("p_repl", "i8")], align=True)
+    # the sample pools of the path's streams (sim.path.STREAMS), by name
+    *((f"p_{pool}", "i8") for pool in POOLS)], align=True)

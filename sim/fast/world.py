@@ -42,10 +42,11 @@ FIELDS = (
     # hash, broke a rule; the orders of its stages; the Redis replies in the order they come
     # back: when, and the commands they acknowledge written (0: none); the servers' free times
     # and the workers' release times (a min-heap per app server of its bbusy workers taken); the
-    # pools' cursors before it; the requests kept, by operation
+    # pools' cursors before it; the visits of each hop by the requests kept [op, hop]
     "bf", "bresp", "bi", "bu", "bbad", "border", "bcount", "backs", "bcmds", "bfree", "bwork", "bbusy",
     "bcursor",
     "btaken",
+    "bhop_draws",   # [op, hop, pool] the samples one visit draws (sim.path.HOPS)
     "bdraws")       # [pool] the most samples one request of a calm stretch draws from it
 
 
