@@ -10,7 +10,7 @@ engine: ARCHITECTURE.md has the checklist for adding one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from sim.schema import Dist, Topology
 from sim.schema_workload import Operation
@@ -100,3 +100,21 @@ REASONS = tuple(reason for hop in HOPS for reason in hop.reasons)
 
 def reason_code(reason: str) -> int:
     return REASONS.index(reason)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """Nodes a hop calls as FIFO stations, declared by a section of the topology: `nodes`
+    stations of `capacity` servers each, named <name>-1, <name>-2..., of kind and price kind
+    <name> (sim.topology). The fast engine gets each tier's stations, its client's timeout and
+    one parameter of its rule (sim.fast.build.tiers)."""
+    name: str
+    section: Callable[[Topology], Any]  # the tier's settings; None: the tier is absent
+    nodes: Callable[[Any], int]
+    capacity: Callable[[Any], int]
+    timeout_s: Callable[[Any], float]
+    param: Callable[[Any], float] = lambda cfg: 0.0
+
+
+TIERS: tuple[Tier, ...] = ()
+TIER = {t.name: i for i, t in enumerate(TIERS)}

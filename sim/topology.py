@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import simpy
 
+from sim import path
 from sim.schema import Scenario
 from sim.station import Station
 
@@ -37,12 +38,16 @@ class Nodes:
     postgres: list[Station] = field(default_factory=list)   # pg-1 starts as primary
     shards: list[Station] = field(default_factory=list)     # the db_fleet's servers
     sentinels: int = 0
+    tiers: dict[str, list[Station]] = field(default_factory=dict)  # sim.path.TIERS present
 
     def stations(self) -> list[Station]:
         out = list(self.lbs)
         for app in self.apps:
             out += app.stations
-        return out + self.redis + self.postgres + self.shards
+        out += self.redis + self.postgres + self.shards
+        for stations in self.tiers.values():
+            out += stations
+        return out
 
     def price_kinds(self, app_servers: float) -> dict[str, float]:
         """Node counts by price kind, joined with a price file by name; app servers as given (the
@@ -52,6 +57,7 @@ class Nodes:
                  "redis_sentinel": self.sentinels,
                  "pg_primary": min(len(self.postgres), 1), "pg_replica": max(len(self.postgres) - 1, 0),
                  "db_server": len(self.shards)}
+        kinds |= {name: len(stations) for name, stations in self.tiers.items()}
         return {k: v for k, v in kinds.items() if v}
 
 
@@ -80,5 +86,10 @@ def build(env: simpy.Environment, scenario: Scenario) -> Nodes:
     if t.db_fleet is not None:
         nodes.shards = [Station(env, f"db-{i + 1}", "db_server", t.db_fleet.connections)
                         for i in range(t.db_fleet.servers)]
+    for tier in path.TIERS:
+        cfg = tier.section(t)
+        if cfg is not None:
+            nodes.tiers[tier.name] = [Station(env, f"{tier.name}-{i + 1}", tier.name, tier.capacity(cfg))
+                                      for i in range(tier.nodes(cfg))]
     return nodes
 

@@ -154,6 +154,16 @@ def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps:
                 btaken=np.zeros((len(op_names), len(path.HOPS)), np.int64))
 
 
+def tiers(scenario, nodes, index: dict) -> np.ndarray:
+    out = np.zeros(len(path.TIERS), L.TIER)
+    for i, tier in enumerate(path.TIERS):
+        stations = nodes.tiers.get(tier.name)
+        if stations:
+            cfg = tier.section(scenario.topology)
+            out[i] = (index[id(stations[0])], len(stations), tier.timeout_s(cfg), tier.param(cfg))
+    return out
+
+
 def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str], bulk: bool) -> State:
     index = {id(s): i for i, s in enumerate(stations_list)}
     node, fifo_width, seconds = stations(stations_list, scenario)
@@ -164,7 +174,7 @@ def state(scenario, nodes, stations_list, rec, pools: Pools, op_names: list[str]
         redis=np.array([index[id(s)] for s in nodes.redis], np.int64),
         readers=np.array([index[id(s)] for s in pg], np.int64),
         shards=np.array([index[id(s)] for s in nodes.shards], np.int64),
-        lbs=np.array([index[id(s)] for s in nodes.lbs], np.int64))
+        lbs=np.array([index[id(s)] for s in nodes.lbs], np.int64), tiers=tiers(scenario, nodes, index))
     g = np.zeros(1, L.GLOBALS)
     slots = 1 << 12
     rq = np.zeros(slots, L.REQUEST)

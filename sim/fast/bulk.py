@@ -42,6 +42,10 @@ def eligible(w):
         a = w.rot[i]
         if node[w.apps[a, 0]].state != UP or node[w.apps[a, 1]].state != UP:
             return False
+    for k in range(w.tiers.shape[0]):
+        for s in range(w.tiers[k].first, w.tiers[k].first + w.tiers[k].count):
+            if node[s].state != UP:
+                return False
     if c.bulk_redis and (g.master < 0 or node[g.master].state != UP
                          or (c.brk_on and g.brk_state != breaker.CLOSED)
                          or (c.bulk_write and c.min_replicas > g.good_replicas)):

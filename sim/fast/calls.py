@@ -9,7 +9,7 @@ from sim.fast import breaker
 from sim.fast.books import fifo, lost_meanwhile, push, ring_add, sample
 from sim.fast.holds import done_in_app, fail
 from sim.fast.layout import (APP_LOST, CRASHED, DB_READ, DB_REASONS, DB_SESSION, DB_WRITE, EV_ACKED,
-                             EV_DB_AT, EV_DB_BACK, EV_PG_SYNCED, EV_REDIS_AT, EV_REDIS_BACK,
+                             EV_CALL_AT, EV_CALL_BACK, EV_PG_SYNCED, EV_REDIS_AT, EV_REDIS_BACK,
                              FALLBACK, HUNG, LOST, OFF, OUTCOMES, READS, REDIS_DOWN, REDIS_LOST,
                              REDIS_NOREPLICAS, REDIS_REFUSED, REDIS_TIMEOUT, REDIS_WAIT, REFUSED,
                              SESSION, TIMEOUT, UP, WRITES)
@@ -220,11 +220,11 @@ def db_call(w, slot, t, server, pool, what):
         return
     r.call_st, r.call_pool, r.call_what = server, pool, what
     r.half_s = sample(w, w.c[0].p_net_db) / 2
-    push(w, t + r.half_s, EV_DB_AT, slot)
+    push(w, t + r.half_s, EV_CALL_AT, slot)
 
 
 @jit()
-def db_at(w, slot, t):
+def call_at(w, slot, t):
     c, r = w.c[0], w.rq[slot]
     s = r.call_st
     state = w.node[s].state
@@ -234,11 +234,11 @@ def db_at(w, slot, t):
     elif state == HUNG:
         fail(w, slot, reason + TIMEOUT, t + c.pool_s)
     else:
-        serve(w, slot, s, t, sample(w, r.call_pool), c.pool_s, reason + TIMEOUT, EV_DB_BACK)
+        serve(w, slot, s, t, sample(w, r.call_pool), c.pool_s, reason + TIMEOUT, EV_CALL_BACK)
 
 
 @jit()
-def db_back(w, slot, t):
+def call_back(w, slot, t):
     c, r = w.c[0], w.rq[slot]
     if lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep):
         fail(w, slot, DB_REASONS + OUTCOMES * r.call_what + LOST, t)

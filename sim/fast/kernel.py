@@ -8,7 +8,7 @@ from numba import njit
 
 from sim.fast import bulk, calls, events, holds
 from sim.fast.books import BUSY, WAITING, area, arrived, record_arrival
-from sim.fast.layout import (CRASHED, EV_ACKED, EV_CPU_DONE, EV_DB_AT, EV_DB_BACK, EV_FAIL,
+from sim.fast.layout import (CRASHED, EV_ACKED, EV_CPU_DONE, EV_CALL_AT, EV_CALL_BACK, EV_FAIL,
                              EV_LB_GRANTED, EV_PG_SYNCED, EV_QUEUE_TIMER, EV_REDIS_AT,
                              EV_REDIS_BACK, EV_RESPONSE, EV_RETRY, EV_WORKER, EV_WORKER_GRANTED,
                              HUNG, IN_LB_QUEUE, IN_WORKER_QUEUE, LB_TIMEOUT, NO_LB, NOWHERE, OFF)
@@ -57,10 +57,10 @@ def dispatch(w, kind, slot, t):
         calls.redis_back(w, slot, t)
     elif kind == EV_RESPONSE:
         holds.respond(w, slot, t)
-    elif kind == EV_DB_AT:
-        calls.db_at(w, slot, t)
-    elif kind == EV_DB_BACK:
-        calls.db_back(w, slot, t)
+    elif kind == EV_CALL_AT:
+        calls.call_at(w, slot, t)
+    elif kind == EV_CALL_BACK:
+        calls.call_back(w, slot, t)
     elif kind == EV_WORKER_GRANTED:
         holds.worker_granted(w, slot, t)
     elif kind == EV_LB_GRANTED:

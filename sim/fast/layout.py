@@ -16,7 +16,7 @@ STATE_CODE = {"up": UP, "crashed": CRASHED, "hung": HUNG, "off": OFF}
 
 # events: what a request does at the event's time
 (EV_LB_GRANTED, EV_WORKER, EV_WORKER_GRANTED, EV_RETRY, EV_CPU_DONE, EV_REDIS_AT, EV_REDIS_BACK,
- EV_ACKED, EV_DB_AT, EV_DB_BACK, EV_PG_SYNCED, EV_RESPONSE, EV_FAIL,
+ EV_ACKED, EV_CALL_AT, EV_CALL_BACK, EV_PG_SYNCED, EV_RESPONSE, EV_FAIL,
  EV_QUEUE_TIMER, N_EVENT_KINDS) = range(15)  # EV_QUEUE_TIMER: a station's, not a request's
 
 # where a request waits, for the books at the end of the run
@@ -62,9 +62,15 @@ REQUEST = np.dtype([
     # the call in progress: its station (the Redis master for all its trips), the station's
     # epoch on arrival, when it began, half its round trip, its departure, what it is for
     ("call_st", "i8"), ("call_ep", "i8"), ("call_t0", "f8"), ("half_s", "f8"), ("call_dep", "f8"),
-    ("call_what", "i8"), ("call_pool", "i8"), ("acked_t", "f8"), ("reason", "i8")], align=True)
+    ("call_what", "i8"), ("call_pool", "i8"), ("acked_t", "f8"), ("reason", "i8"),
+    ("call_u", "f8"),                  # a tier's call: its uniform draw (which node, a cache hit)
+    ], align=True)
 SESSION, READS, WRITES = 0, 1, 2
 
+
+# a tier of sim.path.TIERS: its stations node[first:first + count] (count 0: absent), its
+# client's timeout, the parameter of its rule
+TIER = np.dtype([("first", "i8"), ("count", "i8"), ("timeout_s", "f8"), ("param", "f8")], align=True)
 
 OPERATION = np.dtype([("cpu_pool", "i8"), ("commands", "i8"), ("pipelined", "i8"),
                       ("write", "i8"), ("db_reads", "i8"), ("db_writes", "i8")], align=True)

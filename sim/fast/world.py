@@ -19,6 +19,7 @@ FIELDS = (
     "apps",         # [app, 0] its workers' station, [app, 1] its cores'
     "rot",          # app indices in rotation, g.n_rot of them
     "redis", "readers", "shards", "lbs",  # station indices by role
+    "tiers",        # sim.path.TIERS: their stations and settings
     "rq", "free_slots",
     "heap_t", "heap_i",  # the event heap: times; [i, 0 seq | 1 kind | 2 slot | 3 rid]
     "lane_t", "lane_i", "lane_n",  # event lanes: times; [lane, i, 0 seq | 1 slot | 2 rid]; [lane, head | tail]
