@@ -45,6 +45,12 @@ STREAMS = (
            lambda t: t.redis is not None),
     Stream("service/db/write", "db_write", lambda t: _db(t).write_service, lambda t: _db(t) is not None),
     Stream("service/db/read", "db_read", lambda t: _db(t).read_service, lambda t: _db(t) is not None),
+    Stream("service/memcached/get", "cache_get", lambda t: t.memcached.get_service,
+           lambda t: t.memcached is not None),
+    Stream("service/net/app-memcached", "net_cache", lambda t: t.network.app_memcached_rtt,
+           lambda t: t.memcached is not None),
+    # a read's key: its node, and whether the node holds it (sim.request_path._cache_hit)
+    Stream("route/cache", "cache_key", lambda t: None, lambda t: t.memcached is not None),
 )
 POOLS = tuple(s.pool for s in STREAMS)
 STREAM = {s.pool: s for s in STREAMS}
@@ -93,6 +99,8 @@ HOPS = (
     # one read or write of the business data, on the calm path
     Hop("database", tuple(f"{call}_{outcome}" for call in DB_CALLS for outcome in CALL_OUTCOMES),
         lambda op: {"net_db": 1, "db_read" if op.db_reads else "db_write": 1}),
+    # before a database read: the cache never fails a request, it falls through to the database
+    Hop("cache", (), lambda op: {"cache_key": 1, "net_cache": 1, "cache_get": 1}),
 )
 HOP = {h.name: i for i, h in enumerate(HOPS)}
 REASONS = tuple(reason for hop in HOPS for reason in hop.reasons)
@@ -116,5 +124,8 @@ class Tier:
     param: Callable[[Any], float] = lambda cfg: 0.0
 
 
-TIERS: tuple[Tier, ...] = ()
+TIERS: tuple[Tier, ...] = (
+    Tier("memcached", lambda t: t.memcached, nodes=lambda m: m.nodes, capacity=lambda m: m.threads,
+         timeout_s=lambda m: m.timeout_s, param=lambda m: m.hit_ratio),
+)
 TIER = {t.name: i for i, t in enumerate(TIERS)}

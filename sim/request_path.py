@@ -46,6 +46,7 @@ class RequestPath:
         self.cpu = {name: Sampler(op.cpu, streams.rng(path.cpu_stream(name)))
                     for name, op in self.ops.items()}
         self.session_hash = streams.rng(path.STREAM["route"].name)
+        self.cache_cfg, self.cache_key = t.memcached, streams.rng(path.STREAM["cache_key"].name)
         self.redis_log = WriteLog()  # session writes acknowledged by the Redis master
         self.pg_log = WriteLog()     # commits acknowledged by the PostgreSQL primary
         self.breaker = CircuitBreaker(mech.circuit_breaker, control)
@@ -116,7 +117,8 @@ class RequestPath:
             if op.session_commands:
                 yield from self._session_call(op, u)
             for _ in range(op.db_reads):
-                yield from self._db_call(self.control.db_reader(u), "db_read", "db_read")
+                if not (yield from self._cache_hit()):
+                    yield from self._db_call(self.control.db_reader(u), "db_read", "db_read")
             for _ in range(op.db_writes):
                 yield from self._db_call(self.control.db_writer(u), "db_write", "db_write")
                 if not self.control.nodes.shards:
@@ -183,6 +185,22 @@ class RequestPath:
             if master.epoch != epoch:
                 raise Failed("redis_lost")
         self.redis_log.ack(applied_at, commands)
+
+    def _cache_hit(self):
+        """Cache-aside: a read asks Memcached first. One uniform draw names the key's node and
+        whether it holds the value (the hit ratio); a miss, or a node that is down or answers
+        after the client's timeout, leaves the read to the database."""
+        nodes = self.control.nodes.tiers.get("memcached")
+        if not nodes:
+            return False
+        env, cfg = self.env, self.cache_cfg
+        t0, v = env.now, self.cache_key.random() * len(nodes)
+        half_rtt = self.draw["net_cache"]() / 2
+        yield env.timeout(half_rtt)
+        if (yield from nodes[int(v)].serve(self.draw["cache_get"](), cfg.timeout_s - half_rtt)) != "ok":
+            return False
+        yield env.timeout(half_rtt)
+        return env.now - t0 <= cfg.timeout_s and v - int(v) < cfg.hit_ratio
 
     def _db_call(self, server, pool: str, what: str):
         """A call to a database: `pool` its service's stream, `what` its failure reasons' prefix."""

@@ -82,11 +82,24 @@ class DbFleet(Database):
     servers: int = Field(default=10, gt=0, le=MAX_NODES)  # doc: 10 servers "to handle the peak"
 
 
+class Memcached(Strict):
+    """The document's optional application cache in front of PostgreSQL reads, cache-aside: a
+    read asks the key's node first; a hit is answered there, a miss (or a node that is down or
+    answers after timeout_s) goes on to the database. The document prices no Memcached node:
+    give cost.overrides_usd_per_month.memcached."""
+    nodes: int = Field(default=1, gt=0, le=MAX_NODES)
+    hit_ratio: float = Field(default=0.8, ge=0, le=1)  # assumption
+    get_service: Dist = fixed(0.01)  # assumption: 10 us per get
+    threads: int = Field(default=4, gt=0, le=1024)  # memcached -t: 4 worker threads by default
+    timeout_s: PositiveFloat = 0.05  # assumption: the client's timeout
+
+
 class Network(Strict):
     """Round-trip times inside the data centre (assumption: 0.2 ms)."""
     lb_app_rtt: Dist = fixed(0.2)
     app_redis_rtt: Dist = fixed(0.2)
     app_db_rtt: Dist = fixed(0.2)
+    app_memcached_rtt: Dist = fixed(0.2)
 
 
 class Topology(Strict):
@@ -95,6 +108,7 @@ class Topology(Strict):
     redis: Optional[Redis] = None
     postgres: Optional[Postgres] = None
     db_fleet: Optional[DbFleet] = None
+    memcached: Optional[Memcached] = None
     network: Network = Network()
 
 
@@ -106,7 +120,7 @@ class Objectives(Strict):
 
 
 NODE_KINDS = ("load_balancer", "app_server", "redis_master", "redis_replica", "redis_sentinel",
-              "pg_primary", "pg_replica", "db_server")
+              "pg_primary", "pg_replica", "db_server", "memcached")
 
 
 class Cost(Strict):
@@ -231,7 +245,8 @@ class Scenario(Strict):
         return {"lb": t.load_balancers.count, "app": t.app_servers.count,
                 "redis": 1 + t.redis.replicas if t.redis else 0,
                 "pg": 1 + t.postgres.replicas if t.postgres else 0,
-                "db": t.db_fleet.servers if t.db_fleet else 0}
+                "db": t.db_fleet.servers if t.db_fleet else 0,
+                "memcached": t.memcached.nodes if t.memcached else 0}
 
     def _roles(self) -> list[str]:
         t = self.topology

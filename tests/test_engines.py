@@ -93,7 +93,8 @@ def on(engine: str, scenario: Scenario) -> Scenario:
     return Scenario.model_validate(data)
 
 
-@pytest.mark.parametrize("name", ["peak", "average", "db-fleet", "redis-single", "day", "flash-sale"])
+@pytest.mark.parametrize("name", ["peak", "average", "db-fleet", "redis-single", "day", "flash-sale",
+                                  "peak-memcached"])
 def test_fast_engine_agrees_on_every_shipped_scenario(name):
     """Each shipped scenario, its first 5 s (1 s of warm-up), 4 replications on each engine."""
     scenario = shortened(name, duration_s=5, warmup_s=1, replications=4)

@@ -14,6 +14,9 @@ from sim.fast.layout import (APP_LOST, CRASHED, DB_READ, DB_REASONS, DB_SESSION,
                              REDIS_NOREPLICAS, REDIS_REFUSED, REDIS_TIMEOUT, REDIS_WAIT, REFUSED,
                              SESSION, TIMEOUT, UP, WRITES)
 from sim.fast.world import jit
+from sim.path import TIER
+
+CACHE, CACHE_CALL = TIER["memcached"], -1  # a call's `call_what`: the cache, not a database
 
 
 @jit()
@@ -178,7 +181,10 @@ def next_call(w, slot, t):
     if r.step == READS and r.k >= op.db_reads:
         r.step, r.k = WRITES, 0
     if r.step == READS:
-        db_call(w, slot, t, db_reader(w, r.u), c.p_db_read, DB_READ)
+        if w.tiers[CACHE].count:
+            cache_call(w, slot, t)
+        else:
+            db_call(w, slot, t, db_reader(w, r.u), c.p_db_read, DB_READ)
     elif r.k < op.db_writes:
         db_call(w, slot, t, shard(w, r.u) if c.shards else g.primary, c.p_db_write, DB_WRITE)
     else:
@@ -224,8 +230,53 @@ def db_call(w, slot, t, server, pool, what):
 
 
 @jit()
+def cache_call(w, slot, t):
+    """sim.request_path._cache_hit: the read asks its key's Memcached node first."""
+    c, r, tier = w.c[0], w.rq[slot], w.tiers[CACHE]
+    v = sample(w, c.p_cache_key) * tier.count
+    r.call_st, r.call_u, r.call_what = tier.first + int(v), v - int(v), CACHE_CALL
+    r.call_t0, r.half_s = t, sample(w, c.p_net_cache) / 2
+    push(w, t + r.half_s, EV_CALL_AT, slot)
+
+
+@jit()
+def cache_at(w, slot, t):
+    c, r, tier = w.c[0], w.rq[slot], w.tiers[CACHE]
+    state = w.node[r.call_st].state
+    patience = tier.timeout_s - r.half_s
+    r.call_dep = -1.0  # no answer
+    if state == CRASHED or state == OFF:
+        cache_back(w, slot, t)
+    elif state == HUNG:
+        push(w, t + patience, EV_CALL_BACK, slot)
+    else:
+        r.call_ep = w.node[r.call_st].epoch
+        dep = fifo(w, r.call_st, t, sample(w, c.p_cache_get), patience)
+        if dep < 0:
+            push(w, t + patience, EV_CALL_BACK, slot)
+        else:
+            r.call_dep = dep
+            push(w, dep + r.half_s, EV_CALL_BACK, slot)
+
+
+@jit()
+def cache_back(w, slot, t):
+    """A hit answers the read; a miss, or no answer in time, sends it to the database."""
+    r, tier = w.rq[slot], w.tiers[CACHE]
+    if (r.call_dep < 0 or lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep)
+            or t - r.call_t0 > tier.timeout_s or r.call_u >= tier.param):
+        db_call(w, slot, t, db_reader(w, r.u), w.c[0].p_db_read, DB_READ)
+    else:
+        r.k += 1
+        next_call(w, slot, t)
+
+
+@jit()
 def call_at(w, slot, t):
     c, r = w.c[0], w.rq[slot]
+    if r.call_what == CACHE_CALL:
+        cache_at(w, slot, t)
+        return
     s = r.call_st
     state = w.node[s].state
     reason = DB_REASONS + OUTCOMES * r.call_what
@@ -240,7 +291,9 @@ def call_at(w, slot, t):
 @jit()
 def call_back(w, slot, t):
     c, r = w.c[0], w.rq[slot]
-    if lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep):
+    if r.call_what == CACHE_CALL:
+        cache_back(w, slot, t)
+    elif lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep):
         fail(w, slot, DB_REASONS + OUTCOMES * r.call_what + LOST, t)
     elif r.step == SESSION:
         next_call(w, slot, t)

@@ -8,12 +8,13 @@ import math
 from sim.fast.books import arrived, complete, leave, record_arrival, ring_add, span, visit
 from sim.fast.calls import db_reader, flush_batch
 from sim.fast.layout import UP
-from sim.fast.stages import (APP, AT_DB_HALF, CPU_DEP, CPU_START, D_DEP, D_START, DB_ST, DONE, OP,
-                             R_DEP, R_START, T0, TD, TR, TW)
+from sim.fast.stages import (APP, C_DEP, C_START, CACHE_ST, CPU_DEP, CPU_START, D_DEP, D_START,
+                             DB_ST, DONE, OP, R_DEP, R_START, T0, TC, TD, TR, TW, acks_stage)
 from sim.fast.world import jit
 from sim.path import HOP
 
-BALANCER, APP_HOP, REDIS, DATABASE = HOP["balancer"], HOP["app"], HOP["redis"], HOP["database"]
+BALANCER, APP_HOP, REDIS, DATABASE, CACHE = (HOP[h] for h in ("balancer", "app", "redis", "database",
+                                                               "cache"))
 
 
 @jit()
@@ -38,6 +39,10 @@ def commit(w, k):
         visit(node, busy, queue, st_hist, cpu, tw, bf[i, CPU_START], bf[i, CPU_DEP], warm, end)
         if op.commands:
             visit(node, busy, queue, st_hist, master, bf[i, TR], bf[i, R_START], bf[i, R_DEP], warm, end)
+        if bi[i, CACHE_ST] >= 0:
+            visit(node, busy, queue, st_hist, bi[i, CACHE_ST], bf[i, TC], bf[i, C_START], bf[i, C_DEP],
+                  warm, end)
+            taken[o, CACHE] += 1
         s = bi[i, DB_ST]
         if s >= 0:
             if op.db_reads:
@@ -81,9 +86,9 @@ def _skip(w, p, m):
 def _acks(w, k):
     """calls.redis_ack for the kept writes, in the order the replies come back (the kept
     requests' replies all come back before the others'); then each linked replica's batches."""
-    g, c, order, backs, cmds = w.g[0], w.c[0], w.border[AT_DB_HALF], w.backs, w.bcmds
-    m, commands = 0, 0
-    while m < w.bcount[0, AT_DB_HALF] and order[m] < k:
+    g, c, backs, cmds, stage = w.g[0], w.c[0], w.backs, w.bcmds, acks_stage(w)
+    order, m, commands = w.border[stage], 0, 0
+    while m < w.bcount[0, stage] and order[m] < k:
         if cmds[m]:
             ring_add(w.redis_acks, g.redis_acks, backs[m])
             g.redis_acks += 1

@@ -8,19 +8,25 @@ import math
 from sim.fast.books import earliest_server
 from sim.fast.calls import db_reader
 from sim.fast.world import jit
+from sim.path import TIER
 
 # bf columns, a row per candidate request (its fields side by side, those pass1's _workers reads
 # first): its times (s), the halves of its round trips, the start of its service at the core,
 # Redis and the database; HEAP is the scratch heap of bulk._before_full. Its response time is in
 # bresp (NaN until known), apart, for bulk._kept's pass over arrivals and responses only
 (T0, TW, DONE, TS, CPU_DEP, TR, TD, APP_HALF, PROXY, CPU_START, R_HALF, R_START, R_DEP,
- D_HALF, D_START, D_DEP, HEAP, N_BF) = range(18)
-# bi columns: its operation, app server, database station (-1: none) and the pool of that call
-OP, APP, DB_ST, DB_POOL, N_BI = range(5)
+ D_HALF, D_START, D_DEP, HEAP, TC, C_HALF, C_START, C_DEP, C_U, TQ, N_BF) = range(24)
+# TC: it reaches the cache; C_U: its key's draw (a hit below the hit ratio); TQ: it leaves for
+# the database (TS, or when the cache's miss is back)
+# bi columns: its operation, app server, database station (-1: none) and the pool of that call,
+# its cache node (-1: none)
+OP, APP, DB_ST, DB_POOL, CACHE_ST, N_BI = range(6)
 # border rows: the order in which each stage takes the candidates (by the time they reach it):
-# the core (by TW), the session hash (CPU_DEP), Redis (TR), the database's half trip (TS), the
-# database (TD); bcount: per stage, how many it took [0] and how many reached it [1]
-AT_CPU, AT_HASH, AT_REDIS, AT_DB_HALF, AT_DB, N_ORDERS = range(6)
+# the core (by TW), the session hash (CPU_DEP), Redis (TR), the cache's half trip (TS), the
+# cache (TC), the database's half trip (TQ), the database (TD); bcount: per stage, how many it
+# took [0] and how many reached it [1]
+AT_CPU, AT_HASH, AT_REDIS, AT_CACHE_HALF, AT_CACHE, AT_DB_HALF, AT_DB, N_ORDERS = range(8)
+CACHE = TIER["memcached"]
 ROUND = 2048  # arrivals per round of pass1: what a round touches stays in the core's cache
 
 
@@ -56,8 +62,19 @@ def _stages(w, before):
     cpu(w, *_due(w, AT_CPU, TW, before))
     session_hash(w, *_due(w, AT_HASH, CPU_DEP, before))
     redis(w, *_due(w, AT_REDIS, TR, before))
-    db_half(w, *_due(w, AT_DB_HALF, TS, before))
+    if w.tiers[CACHE].count:
+        cache_half(w, *_due(w, AT_CACHE_HALF, TS, before))
+        cache(w, *_due(w, AT_CACHE, TC, before))
+        db_half(w, *_due(w, AT_DB_HALF, TQ, before, AT_CACHE))
+    else:
+        db_half(w, *_due(w, AT_DB_HALF, TS, before, AT_REDIS))
     database(w, *_due(w, AT_DB, TD, before))
+
+
+@jit()
+def acks_stage(w):
+    """The stage whose order is the order the Redis replies come back in (by TS)."""
+    return AT_CACHE_HALF if w.tiers[CACHE].count else AT_DB_HALF
 
 
 @jit()
@@ -113,15 +130,16 @@ def _take_worker(heap, busy, a, cap, t, release):
 
 
 @jit()
-def _due(w, s, key, before):
-    """Stage s's part of a round: the requests the stage before it took reach it (s > AT_CPU);
-    sorted by the time they reach it (stable: an insertion sort, cheap on nearly sorted input),
-    those that reach it before `before` are taken: the range of order[s] to run."""
+def _due(w, s, key, before, prev=-1):
+    """Stage s's part of a round: the requests the stage before it (prev, else s - 1) took reach
+    it (s > AT_CPU); sorted by the time they reach it (stable: an insertion sort, cheap on nearly
+    sorted input), those that reach it before `before` are taken: the range of order[s] to run."""
     order, count, bf = w.border[s], w.bcount, w.bf
     if s > AT_CPU:
-        for j in range(count[1, s], count[0, s - 1]):
-            order[j] = w.border[s - 1, j]
-        count[1, s] = count[0, s - 1]
+        prev = s - 1 if prev < 0 else prev
+        for j in range(count[1, s], count[0, prev]):
+            order[j] = w.border[prev, j]
+        count[1, s] = count[0, prev]
     lo, end = count[0, s], count[1, s]
     for i in range(lo + 1, end):
         x = order[i]
@@ -179,6 +197,7 @@ def front(w, a, b):
         bf[i, TW] = bf[i, T0] + bf[i, PROXY] + bf[i, APP_HALF]
         resp[i] = math.nan
         w.bbad[i] = 0
+        bi[i, CACHE_ST] = -1
         order[i] = i
     w.bcount[1, AT_CPU] = b
 
@@ -231,21 +250,69 @@ def redis(w, lo, hi):
 
 
 @jit()
-def db_half(w, lo, hi):
-    """At most one database call: a read on a replica (round robin) or a write on the primary;
-    its half trip."""
-    g, c, bf, bi, order, ops = w.g[0], w.c[0], w.bf, w.bi, w.border[AT_DB_HALF], w.ops
+def cache_half(w, lo, hi):
+    """A read's key (its cache node, whether it hits), then the half trip to the cache."""
+    c, bf, bi, order, ops, tier = w.c[0], w.bf, w.bi, w.border[AT_CACHE_HALF], w.ops, w.tiers[CACHE]
     for j in range(lo, hi):
         i = order[j]
         op = ops[bi[i, OP]]
-        w.backs[j], w.bcmds[j] = bf[i, TS], op.commands if op.commands and op.write else 0
+        _reply(w, j, bf[i, TS], op)
+        bi[i, CACHE_ST] = -1
+        bf[i, TC] = bf[i, TS]
+        if op.db_reads:
+            v = _draw(w.const, w.cursor, w.pools, c.p_cache_key) * tier.count
+            bi[i, CACHE_ST] = tier.first + int(v)
+            bf[i, C_U] = v - int(v)
+            bf[i, C_HALF] = _draw(w.const, w.cursor, w.pools, c.p_net_cache) / 2
+            bf[i, TC] += bf[i, C_HALF]
+
+
+@jit()
+def cache(w, lo, hi):
+    """The cache's get; a hit answers the read (no database call), a miss leaves for the
+    database when the reply is back. bbad marks a get that timed out."""
+    c, bf, bi, order, free, node, bad = w.c[0], w.bf, w.bi, w.border[AT_CACHE], w.bfree, w.node, w.bbad
+    tier = w.tiers[CACHE]
+    for j in range(lo, hi):
+        i = order[j]
+        s = bi[i, CACHE_ST]
+        bf[i, TQ] = bf[i, TS]
+        if s >= 0:
+            service = _draw(w.const, w.cursor, w.pools, c.p_cache_get)
+            half = bf[i, C_HALF]
+            bf[i, C_START], dep = _kw(free, node, s, bf[i, TC], service, tier.timeout_s - half)
+            bf[i, C_DEP], bf[i, TQ] = dep, dep + half
+            if dep < 0 or dep + half - bf[i, TS] > tier.timeout_s:
+                bad[i] = 1
+
+
+@jit(inline="always")
+def _reply(w, j, t, op):
+    """The j-th Redis reply to come back: when, and the commands it acknowledges written."""
+    w.backs[j], w.bcmds[j] = t, op.commands if op.commands and op.write else 0
+
+
+@jit()
+def db_half(w, lo, hi):
+    """At most one database call: a read on a replica (round robin), unless the cache answered
+    it, or a write on the primary; its half trip."""
+    g, c, bf, bi, order, ops = w.g[0], w.c[0], w.bf, w.bi, w.border[AT_DB_HALF], w.ops
+    caching, hit_ratio = w.tiers[CACHE].count > 0, w.tiers[CACHE].param
+    for j in range(lo, hi):
+        i = order[j]
+        op = ops[bi[i, OP]]
+        if not caching:
+            _reply(w, j, bf[i, TS], op)
+        t = bf[i, TQ] if caching else bf[i, TS]
         bi[i, DB_ST] = -1
-        bf[i, TD] = bf[i, DONE] = bf[i, TS]
+        bf[i, TD] = bf[i, DONE] = t
+        if caching and op.db_reads and bf[i, C_U] < hit_ratio:
+            continue
         if op.db_reads or op.db_writes:
             bi[i, DB_ST] = db_reader(w, w.bu[i]) if op.db_reads else g.primary
             bi[i, DB_POOL] = c.p_db_read if op.db_reads else c.p_db_write
             bf[i, D_HALF] = _draw(w.const, w.cursor, w.pools, c.p_net_db) / 2
-            bf[i, TD] = bf[i, TS] + bf[i, D_HALF]
+            bf[i, TD] = t + bf[i, D_HALF]
 
 
 @jit()
