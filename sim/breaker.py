@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from sim.schema_failures import CircuitBreaker as Config
 
+# what the app logs (source, event, mark), read by incident detection; the fast engine logs the same
+OPENED = (("app", "breaker opened", "detected"), ("app", "session traffic to PostgreSQL", "action"))
+CLOSED = (("app", "breaker closed: session traffic back to Redis", "recovered"),)
+
 
 class CircuitBreaker:
     def __init__(self, cfg: Config, control):
@@ -30,12 +34,13 @@ class CircuitBreaker:
         self.consecutive += 1
         if self.state == "half_open" or (self.state == "closed" and self.consecutive >= self.cfg.failure_threshold):
             if self.state == "closed":
-                self.control.log("app", "breaker opened", "detected")
-                self.control.log("app", "session traffic to PostgreSQL", "action")
+                for entry in OPENED:
+                    self.control.log(*entry)
             self.state, self.opened_at = "open", now
 
     def success(self):
         self.consecutive = 0
         if self.state == "half_open":
             self.state = "closed"
-            self.control.log("app", "breaker closed: session traffic back to Redis", "recovered")
+            for entry in CLOSED:
+                self.control.log(*entry)

@@ -26,6 +26,10 @@ class Stream:
     present: Callable[[Topology], bool] = lambda t: True
 
 
+# HAProxy retries a refused connection after a turn-around of min(timeout connect, 1 s)
+RETRY_TURNAROUND_S = 1.0
+
+
 def _db(t: Topology):
     return t.db_fleet or t.postgres
 

@@ -99,7 +99,7 @@ class RequestPath:
                 yield from self._in_app(app, op_name)
                 return
             if attempt < hc.retries:
-                yield env.timeout(min(self.lb_cfg.timeout_connect_s, 1.0))
+                yield env.timeout(min(self.lb_cfg.timeout_connect_s, path.RETRY_TURNAROUND_S))
         raise Failed("app_refused")
 
     def _in_app(self, app, op_name: str):

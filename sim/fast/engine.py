@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import mechanisms
+from sim import breaker, mechanisms
 from sim.engine import arrival_stream, setup
 from sim.failures import inject
 from sim.fast import build, kernel, results
@@ -19,8 +19,6 @@ from sim.fast.layout import IN_WORKER_QUEUE
 from sim.schema import Scenario
 
 LOAD_AHEAD_S = 300.0
-BREAKER_EVENTS = (((1, "app", "breaker opened", "detected"), (1, "app", "session traffic to PostgreSQL", "action")),
-                  ((0, "app", "breaker closed: session traffic back to Redis", "recovered"),))
 
 
 class WriteLog:
@@ -114,7 +112,7 @@ class Driver:
     def _breaker_events(self):
         g, log = self.w.g, self.w.breaker
         for t, opened in log[:, :g["n_brk"][0]].T:
-            for _, source, text, mark in BREAKER_EVENTS[0 if opened else 1]:
+            for source, text, mark in breaker.OPENED if opened else breaker.CLOSED:
                 self.control.events.append((float(t), source, text, mark))
         g["n_brk"] = 0
 

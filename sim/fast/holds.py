@@ -14,6 +14,7 @@ from sim.fast.layout import (APP_LOST, APP_QUEUE, APP_REFUSED, APP_TIMEOUT, CRAS
                              EV_WORKER, EV_WORKER_GRANTED, HUNG, IN_WORKER_QUEUE, LB_LOST, NO_APP,
                              NOWHERE, OFF, REDIS_DOWN, REDIS_WAIT, UP)
 from sim.fast.world import jit
+from sim.path import RETRY_TURNAROUND_S
 
 
 @jit()
@@ -164,7 +165,7 @@ def route(w, slot, t, proxy_s):
         push(w, t + proxy_s + r.app_half_s, EV_WORKER, slot)
     elif r.attempt < c.retries:
         r.attempt += 1
-        push(w, t + proxy_s + min(c.connect_s, 1.0), EV_RETRY, slot)
+        push(w, t + proxy_s + min(c.connect_s, RETRY_TURNAROUND_S), EV_RETRY, slot)
     else:
         fail(w, slot, APP_REFUSED, t + proxy_s)
 
