@@ -41,7 +41,8 @@ def scenario(engine: str, ops: list[str], changes: dict, architecture: str = "re
     data = {
         "name": "rules", "architecture": architecture,
         "workload": {"arrivals": {"kind": "constant", "rate_rps": 1},
-                     "mix": {op: 1 / len(ops) for op in ops}, "operations": OPERATIONS},
+                     "mix": {op: 1 / len(ops) for op in ops},
+                     "operations": {op: OPERATIONS[op] for op in ops}},
         "topology": {"load_balancers": {"count": 1, "service": fixed(0.1)},
                      "app_servers": {"count": 1, "min_count": 1, "cores": 1, "workers": 4},
                      "network": {"lb_app_rtt": fixed(0.2), "app_redis_rtt": fixed(0.2),

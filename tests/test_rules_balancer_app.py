@@ -110,3 +110,14 @@ def test_no_balancer(engine, kind, b, monkeypatch):
                "failures": [failure(kind, "lb-1", kind, 1.5)]}
     log = logged(monkeypatch, engine, [(1, "page"), (3, "page")], changes)
     assert log == [(1, 2.3, "page", "lb_lost", "app-1"), b]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_no_app_server_in_rotation(engine, monkeypatch):
+    """The only app server crashes at 0.5 ms; a health check every 100 ms (at a random phase),
+    one failed, takes it out of rotation by 200.5 ms. A at 300 ms and B at 400 ms find none once
+    proxied: no_app_server (300.1, 400.1)."""
+    changes = {"mechanisms": {"health_check": {"inter_s": 0.1, "fall": 1}},
+               "failures": [failure("crash", "app-1", "crash", 0.5)]}
+    log = logged(monkeypatch, engine, [(300, "page"), (400, "page")], changes, duration_s=0.5)
+    assert log == [(300, 300.1, "page", "no_app_server", None), (400, 400.1, "page", "no_app_server", None)]
