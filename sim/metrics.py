@@ -39,13 +39,13 @@ class Recorder:
         self.baseline = LogHistogram()  # latencies after warm-up and before the first failure
         self.incident_t: list[float] = []
         self.incident_latency: list[float] = []
-        self.rids, self.log_n = 0, log_requests  # requests so far; the first log_n are logged
+        self.n_arrived, self.log_n = 0, log_requests  # the first log_n requests are logged
         self.request_log: list[dict] = []
 
-    def arrive(self, now: float, op: str = "") -> int:
+    def arrive(self, now: float, op: str) -> int:
         """Counts an arrival; returns its number (in the order of arrival)."""
         self.arrived[int(now / self.bin_s)] += 1
-        rid, self.rids = self.rids, self.rids + 1
+        rid, self.n_arrived = self.n_arrived, self.n_arrived + 1
         if rid < self.log_n:
             self.request_log.append({"arrived_s": now, "ended_s": None, "op": op, "outcome": None,
                                      "app": None})

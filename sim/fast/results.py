@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit
 
 from sim.engine import node_figures, result, role_of
-from sim.fast.books import LOG_APP, LOG_ARRIVED, LOG_ENDED, LOG_OK, LOG_OP, LOG_OUTCOME
+from sim.fast.books import LOG_APP, LOG_ARRIVED, LOG_OK, LOG_OP
 from sim.fast.layout import REASONS
 from sim.histogram import LogHistogram
 
@@ -60,14 +60,15 @@ def _request_log(w, op_names: list[str], apps) -> list[dict]:
     """Recorder.request_log from the compiled log, with the requests still in flight."""
     log = w.req_log.copy()
     rq = w.rq[(w.rq["rid"] >= 0) & (w.rq["rid"] < len(log))]
-    log[rq["rid"], LOG_ARRIVED], log[rq["rid"], LOG_OP], log[rq["rid"], LOG_APP] = rq["t0"], rq["op"], rq["app"]
+    for column, field in ((LOG_ARRIVED, "t0"), (LOG_OP, "op"), (LOG_APP, "app")):
+        log[rq["rid"], column] = rq[field]
     out = []
-    for row in log[~np.isnan(log[:, LOG_ARRIVED])]:  # NaN: the run had fewer requests
-        ended, outcome, app = row[LOG_ENDED], row[LOG_OUTCOME], int(row[LOG_APP])
-        out.append({"arrived_s": float(row[LOG_ARRIVED]), "ended_s": None if np.isnan(ended) else float(ended),
-                    "op": op_names[int(row[LOG_OP])],
-                    "outcome": None if np.isnan(outcome) else "ok" if outcome == LOG_OK else REASONS[int(outcome)],
-                    "app": apps[app].name if app >= 0 else None})
+    for arrived, ended, op, outcome, app in log[~np.isnan(log[:, LOG_ARRIVED])]:  # NaN: not arrived
+        in_flight = np.isnan(ended)
+        out.append({"arrived_s": float(arrived), "ended_s": None if in_flight else float(ended),
+                    "op": op_names[int(op)],
+                    "outcome": None if in_flight else "ok" if outcome == LOG_OK else REASONS[int(outcome)],
+                    "app": apps[int(app)].name if app >= 0 else None})
     return out
 
 
