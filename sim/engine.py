@@ -119,7 +119,8 @@ def recorder(scenario: Scenario) -> Recorder:
     step_s = max(1.0, round(sim.duration_s / 200))  # latency percentiles over time: 200 steps
     first_failure = min((f.at_s for f in scenario.failures), default=None)
     return Recorder(sim.duration_s, sim.warmup_s, list(scenario.workload.operations), step_s,
-                    scenario.incidents.bin_s, scenario.objectives.p99_latency_ms / 1000, first_failure)
+                    scenario.incidents.bin_s, scenario.objectives.p99_latency_ms / 1000, first_failure,
+                    sim.log_requests)
 
 
 def setup(scenario: Scenario, replication: int):
@@ -167,6 +168,7 @@ def result(scenario: Scenario, rec: Recorder, control: ControlPlane, nodes, node
             "failed_in_window": sum(rec.fail_reasons.values()),
             "fail_reasons": dict(rec.fail_reasons), "session_writes": rec.session_writes,
             "fallbacks": rec.fallbacks, "events": control.events, "lost_writes": control.lost_writes,
+            "request_log": rec.request_log,
             "bins": rec.bins(), "incident": (rec.incident_t, rec.incident_latency),
             "baseline_hist": rec.baseline,
             "latency_hist": rec.latency, "by_op": rec.by_op, "nodes": node_figs,

@@ -21,7 +21,7 @@ class Recorder:
     """
 
     def __init__(self, duration_s: float, warmup_s: float, op_names: list[str], step_s: float,
-                 bin_s: float, slow_s: float, failure_at_s: float | None):
+                 bin_s: float, slow_s: float, failure_at_s: float | None, log_requests: int = 0):
         self.warmup_s, self.duration_s, self.bin_s, self.slow_s = warmup_s, duration_s, bin_s, slow_s
         bins = math.ceil(duration_s / bin_s) + 1
         self.arrived, self.done, self.failed, self.slow = ([0] * bins for _ in range(4))
@@ -39,9 +39,27 @@ class Recorder:
         self.baseline = LogHistogram()  # latencies after warm-up and before the first failure
         self.incident_t: list[float] = []
         self.incident_latency: list[float] = []
+        self.n_arrived, self.log_n = 0, log_requests  # the first log_n requests are logged
+        self.request_log: list[dict] = []
 
-    def arrive(self, now: float):
+    def arrive(self, now: float, op: str) -> int:
+        """Counts an arrival; returns its number (in the order of arrival)."""
         self.arrived[int(now / self.bin_s)] += 1
+        rid, self.n_arrived = self.n_arrived, self.n_arrived + 1
+        if rid < self.log_n:
+            self.request_log.append({"arrived_s": now, "ended_s": None, "op": op, "outcome": None,
+                                     "app": None})
+        return rid
+
+    def routed(self, rid: int, app):
+        """The app server the balancer sent a logged request to (the last, after retries)."""
+        if rid < self.log_n:
+            self.request_log[rid]["app"] = app and app.name
+
+    def ended(self, rid: int, now: float, outcome: str):
+        """A logged request's end: "ok", or its failure reason."""
+        if rid < self.log_n:
+            self.request_log[rid].update(ended_s=now, outcome=outcome)
 
     def complete(self, op: str, t0: float, now: float, session_write: bool):
         b = int(now / self.bin_s)

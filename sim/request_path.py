@@ -55,15 +55,17 @@ class RequestPath:
         """The request process."""
         env, rec = self.env, self.rec
         t0 = env.now
-        rec.arrive(t0)
+        rid = rec.arrive(t0, op_name)
         try:
-            yield from self._through_lb(op_name)
+            yield from self._through_lb(op_name, rid)
         except Failed as failure:
             rec.fail(str(failure), env.now)
+            rec.ended(rid, env.now, str(failure))
         else:
             rec.complete(op_name, t0, env.now, self.ops[op_name].session_write)
+            rec.ended(rid, env.now, "ok")
 
-    def _through_lb(self, op_name: str):
+    def _through_lb(self, op_name: str, rid: int):
         env, lb = self.env, self.control.vip_holder
         if lb is None or lb.state == "crashed":
             raise Failed("no_load_balancer")
@@ -76,13 +78,13 @@ class RequestPath:
             raise Failed("lb_queue")
         try:
             yield env.timeout(self.draw["lb"]())
-            yield from self._to_app(op_name)
+            yield from self._to_app(op_name, rid)
         finally:
             lb.release(conn, since)
         if lb.epoch != epoch:  # the balancer died holding the connection: no response
             raise Failed("lb_lost")
 
-    def _to_app(self, op_name: str):
+    def _to_app(self, op_name: str, rid: int):
         """HAProxy: a refused connection is retried after a turn-around of min(timeout connect,
         1 s), on the same server unless `option redispatch` moves the last retry elsewhere."""
         env, hc = self.env, self.hc
@@ -90,6 +92,7 @@ class RequestPath:
         for attempt in range(hc.retries + 1):
             if app is None or (hc.redispatch and attempt == hc.retries):
                 app = self.control.pick_app()
+                self.rec.routed(rid, app)
             if app is None:
                 raise Failed("no_app_server")
             if app.workers.state == "hung":

@@ -225,6 +225,7 @@ def report(scenario: Scenario, raws: list[dict], wall_s: float) -> dict:
         "run": {"wall_s": wall_s, "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "simulated_requests": sum(t["arrived"] for t in totals),
                 "simulated_requests_per_wall_s": sum(t["arrived"] for t in totals) / wall_s},
+        **({"request_logs": [raw["request_log"] for raw in raws]} if sim.log_requests else {}),
     }
 
 

@@ -153,6 +153,9 @@ class Simulation(Strict):
     seed: int = Field(default=1, ge=0, lt=2 ** 63)
     # fast: the request path compiled (sim.fast); reference: a SimPy process per request
     engine: Literal["fast", "reference"] = "fast"
+    log_requests: int = Field(default=0, ge=0, le=10_000, description=(
+        "The first N requests of each replication logged one by one: arrival and end times, "
+        "operation, outcome ('ok' or the failure reason), app server (report.json's request_logs)"))
 
     @model_validator(mode="after")
     def _window(self):

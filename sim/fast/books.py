@@ -197,6 +197,20 @@ def record_failure(w, reason, t):
         w.reasons[reason] += 1
 
 
+# simulation.log_requests: a row per logged request, by number (rid), NaN until it ends: its
+# arrival, end, operation, outcome (LOG_OK or a failure reason's code), app server (-1: none)
+LOG_ARRIVED, LOG_ENDED, LOG_OP, LOG_OUTCOME, LOG_APP, LOG_COLUMNS = range(6)
+LOG_OK = -1
+
+
+@jit()
+def log_request(log, rid, t0, t, op, outcome, app):
+    """A request ends: in the log if it is one of the first (one bounds check for the rest)."""
+    if rid < log.shape[0]:
+        log[rid, LOG_ARRIVED], log[rid, LOG_ENDED], log[rid, LOG_OP] = t0, t, op
+        log[rid, LOG_OUTCOME], log[rid, LOG_APP] = outcome, app
+
+
 @jit()
 def record_completion(w, op, t0, t, write):
     complete(w.c[0], w.g[0], w.bins, w.hist, w.hist_s, w.step_hist, w.incident, op, t0, t, write)

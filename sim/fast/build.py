@@ -10,6 +10,7 @@ import numpy as np
 from sim import path
 from sim.fast import layout as L
 from sim.fast import stages
+from sim.fast.books import LOG_COLUMNS
 from sim.fast.events import LANE_KINDS, LANE_SIZE
 from sim.fast.inputs import Pools
 from sim.fast.world import State
@@ -113,7 +114,8 @@ def books(scenario, rec, n_stations: int, fifo_width: int, seconds: int, n_ops: 
                 hist=np.zeros((2 + n_ops, NBUCKETS), np.int64), hist_s=np.zeros(2 + n_ops),
                 step_hist=np.zeros((n_steps, NBUCKETS), np.int64),
                 incident=np.zeros((2, incident)), redis_acks=np.full(ring, -np.inf),
-                pg_acks=np.full(ring, -np.inf), breaker=np.zeros((2, 256)))
+                pg_acks=np.full(ring, -np.inf), breaker=np.zeros((2, 256)),
+                req_log=np.full((sim.log_requests, LOG_COLUMNS), np.nan))
 
 
 BULK = 1 << 18  # candidate requests of one calm stretch

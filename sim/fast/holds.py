@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 
 from sim.fast import breaker
-from sim.fast.books import (BUSY, WAITING, area, arrived, departed, fifo, in_window, push,
-                            record_completion, record_failure, sample)
+from sim.fast.books import (BUSY, LOG_OK, WAITING, area, arrived, departed, fifo, in_window,
+                            log_request, push, record_completion, record_failure, sample)
 from sim.fast.events import push_event
 from sim.fast.layout import (APP_LOST, APP_QUEUE, APP_REFUSED, APP_TIMEOUT, CRASHED, EV_CPU_DONE,
                              EV_FAIL, EV_LB_GRANTED, EV_QUEUE_TIMER, EV_RESPONSE, EV_RETRY,
@@ -94,6 +94,7 @@ def fail(w, slot, reason, t):
     if r.lb_grant >= 0:
         release_lb(w, slot, t)
     record_failure(w, reason, t)
+    log_request(w.req_log, r.rid, r.t0, t, r.op, reason, r.app)
     finish(w, slot)
 
 
@@ -236,6 +237,7 @@ def respond(w, slot, t):
         fail(w, slot, LB_LOST, t)
         return
     record_completion(w, r.op, r.t0, t, w.ops[r.op].write)
+    log_request(w.req_log, r.rid, r.t0, t, r.op, LOG_OK, r.app)
     finish(w, slot)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from sim.fast.books import arrived, complete, leave, record_arrival, ring_add, span, visit
+from sim.fast.books import (LOG_OK, arrived, complete, leave, log_request, record_arrival,
+                            ring_add, span, visit)
 from sim.fast.calls import db_reader, flush_batch
 from sim.fast.layout import UP
 from sim.fast.stages import (APP, C_DEP, C_START, CACHE_ST, CPU_DEP, CPU_START, D_DEP, D_START,
@@ -57,6 +58,8 @@ def commit(w, k):
         node[vip].busy_s += span(busy, vip, t0, resp[i], warm, end)
         leave(node, st_hist, vip, t0, resp[i], warm, end)
         complete(c, g, bins, hist, hist_s, step_hist, incident, bi[i, OP], t0, resp[i], op.write)
+    for i in range(min(k, w.req_log.shape[0] - g.rid)):  # those logged (simulation.log_requests)
+        log_request(w.req_log, g.rid + i, bf[i, T0], resp[i], bi[i, OP], LOG_OK, bi[i, APP])
     if c.bulk_redis:
         g.brk_consec = 0  # breaker.success
     _skip_drawn(w)

@@ -7,6 +7,7 @@ import numpy as np
 from numba import njit
 
 from sim.engine import node_figures, result, role_of
+from sim.fast.books import LOG_APP, LOG_ARRIVED, LOG_OK, LOG_OP
 from sim.fast.layout import REASONS
 from sim.histogram import LogHistogram
 
@@ -55,10 +56,27 @@ def _fill_recorder(rec, w, op_names: list[str]):
     rec.completed, rec.latency_s = int(g["completed"]), float(g["latency_s"])
 
 
+def _request_log(w, op_names: list[str], apps) -> list[dict]:
+    """Recorder.request_log from the compiled log, with the requests still in flight."""
+    log = w.req_log.copy()
+    rq = w.rq[(w.rq["rid"] >= 0) & (w.rq["rid"] < len(log))]
+    for column, field in ((LOG_ARRIVED, "t0"), (LOG_OP, "op"), (LOG_APP, "app")):
+        log[rq["rid"], column] = rq[field]
+    out = []
+    for arrived, ended, op, outcome, app in log[~np.isnan(log[:, LOG_ARRIVED])]:  # NaN: not arrived
+        in_flight = np.isnan(ended)
+        out.append({"arrived_s": float(arrived), "ended_s": None if in_flight else float(ended),
+                    "op": op_names[int(op)],
+                    "outcome": None if in_flight else "ok" if outcome == LOG_OK else REASONS[int(outcome)],
+                    "app": apps[int(app)].name if app >= 0 else None})
+    return out
+
+
 def raw(scenario, w, rec, control, nodes, stations, op_names: list[str], app_servers: list[int]) -> dict:
     sim = scenario.simulation
     window_s = sim.duration_s - sim.warmup_s
     _fill_recorder(rec, w, op_names)
+    rec.request_log = _request_log(w, op_names, nodes.apps)
     st, bk = w.node, w
     figures, series = {}, {}
     seconds = max(0, int(np.ceil(sim.duration_s)) - 1)  # the reference samples at 1, 2, ... s

@@ -39,6 +39,7 @@ FIELDS = (
     "redis_acks",   # ring: times the Redis master applied acknowledged writes
     "pg_acks",      # ring: PostgreSQL commits
     "breaker",      # [0 time | 1 opened (1) or closed (0), i]
+    "req_log",      # [rid, column] the first requests (sim.fast.books.log_request)
     # scratch of sim.fast.bulk, per candidate request: times, response time, codes, session
     # hash, broke a rule; the orders of its stages; the Redis replies in the order they come
     # back: when, and the commands they acknowledge written (0: none); the servers' free times
