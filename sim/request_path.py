@@ -163,17 +163,13 @@ class RequestPath:
         if write and self.repl.min_replicas_to_write > self.control.good_replicas():
             raise Failed("redis_noreplicas")  # Redis refuses writes: min-replicas-to-write
         env = self.env
-        t0 = env.now
+        deadline = env.now + self.redis_cfg.socket_timeout_s
         half_rtt = self.draw["net_redis"]() / 2
-        timeout = self.redis_cfg.socket_timeout_s
         yield env.timeout(half_rtt)
         service = self.draw["redis_rt"]() + sum(self.draw["redis_cmd"]() for _ in range(commands))
-        status = yield from master.serve(service, timeout - half_rtt)
+        status = yield from self._answer(master, service, deadline, half_rtt)
         if status != "ok":
             raise Failed(f"redis_{status}")
-        yield env.timeout(half_rtt)
-        if env.now - t0 > timeout:  # the reply came after the client's socket timeout
-            raise Failed("redis_timeout")
 
     def _replicated(self, master, commands: int):
         """The write is acknowledged; with WAIT n, only once n replicas have it, and not at all
@@ -197,13 +193,26 @@ class RequestPath:
         if not nodes:
             return False
         env, cfg = self.env, self.cache_cfg
-        t0, v = env.now, self.cache_key.random() * len(nodes)
+        deadline, v = env.now + cfg.timeout_s, self.cache_key.random() * len(nodes)
         half_rtt = self.draw["net_cache"]() / 2
         yield env.timeout(half_rtt)
-        if (yield from nodes[int(v)].serve(self.draw["cache_get"](), cfg.timeout_s - half_rtt)) != "ok":
-            return False
-        yield env.timeout(half_rtt)
-        return env.now - t0 <= cfg.timeout_s and v - int(v) < cfg.hit_ratio
+        status = yield from self._answer(nodes[int(v)], self.draw["cache_get"](), deadline, half_rtt)
+        return status == "ok" and v - int(v) < cfg.hit_ratio
+
+    def _answer(self, node, service_s: float, deadline: float, half_rtt: float):
+        """A call that reached a FIFO node, from a client that gives up at `deadline`: the
+        node's answer once its reply is back ("ok", or at once "refused", "timeout", "lost"), or
+        "timeout" at the deadline if the reply would not be back before it. The node serves the
+        call either way (a command sent is executed)."""
+        env = self.env
+        served = env.process(node.serve(service_s, deadline - env.now))
+        yield served | env.timeout(deadline - half_rtt - env.now)
+        if not served.triggered:  # the reply would be back at or after the deadline
+            yield env.timeout(half_rtt)
+            return "timeout"
+        if served.value == "ok":
+            yield env.timeout(half_rtt)
+        return served.value
 
     def _db_call(self, server, pool: str, what: str):
         """A call to a database: `pool` its service's stream, `what` its failure reasons' prefix."""

@@ -145,15 +145,16 @@ def bulk_scratch(scenario, pools: Pools, n_stations: int, fifo_width: int, apps:
     if t.redis:
         commands = max(op.session_commands for op in scenario.workload.operations.values())
         draws[pools.index(path.STREAM["repl"].name)] = commands * t.redis.replicas
-    return dict(bdraws=draws, bhop_draws=per_hop, bwork=np.zeros((apps, t.app_servers.workers)),
-                bbusy=np.zeros(apps, np.int64),
-                bf=np.zeros((BULK, stages.N_BF)), bresp=np.zeros(BULK),
-                bi=np.zeros((BULK, stages.N_BI), np.int64), bu=np.zeros(BULK),
-                bbad=np.zeros(BULK, np.int64), border=np.zeros((stages.N_ORDERS, BULK), np.int64),
-                bcount=np.zeros((2, stages.N_ORDERS), np.int64), backs=np.zeros(BULK),
-                bcmds=np.zeros(BULK, np.int64), bfree=np.zeros((n_stations, fifo_width)),
-                bcursor=np.zeros(len(pools.names), np.int64),
-                btaken=np.zeros((len(op_names), len(path.HOPS)), np.int64))
+    return dict(most_draws=draws, hop_draws=per_hop, hop_visits=np.zeros(per_hop.shape[:2], np.int64),
+                worker_release=np.zeros((apps, t.app_servers.workers)),
+                workers_taken=np.zeros(apps, np.int64),
+                cand_t=np.zeros((BULK, stages.N_T)), cand_response=np.zeros(BULK),
+                cand_at=np.zeros((BULK, stages.N_AT), np.int64), cand_hash=np.zeros(BULK),
+                cand_broke=np.zeros(BULK, np.int64),
+                stage_order=np.zeros((stages.N_ORDERS, BULK), np.int64),
+                stage_count=np.zeros((2, stages.N_ORDERS), np.int64), reply_t=np.zeros(BULK),
+                reply_commands=np.zeros(BULK, np.int64), scratch_free=np.zeros((n_stations, fifo_width)),
+                cursor_before=np.zeros(len(pools.names), np.int64))
 
 
 def tiers(scenario, nodes, index: dict) -> np.ndarray:

@@ -25,7 +25,7 @@ import math
 from sim.fast import breaker
 from sim.fast.kept import commit
 from sim.fast.layout import UP
-from sim.fast.stages import HEAP, T0, pass1
+from sim.fast.stages import HEAP, T_ARRIVED, pass1
 from sim.fast.world import jit
 
 MIN_RUN = 1 << 10  # a stretch shorter than this is left to the event loop
@@ -58,11 +58,11 @@ def _kept(w, n, first, more):
     """The longest prefix of whole busy cycles before `first`, and before a request that finds
     every balancer connection taken: k such that every request before k is answered before
     request k arrives. `more`: the arrival after the candidates, if any, closes the last cycle."""
-    g, resp = w.g[0], w.bresp
+    g, resp = w.g[0], w.cand_response
     t0, cap = w.arr_t[g.next_arr:], w.node[g.vip].cap
     m = min(n, first)
     if _may_fill(t0, resp, m, cap):
-        m = _before_full(t0, resp, w.bf[:, HEAP], m, cap)
+        m = _before_full(t0, resp, w.cand_t[:, HEAP], m, cap)
     latest, kept = -math.inf, 0
     for i in range(m + 1):
         t = t0[i] if i < n or more else -math.inf
@@ -134,14 +134,14 @@ def _room(w, t_first):
     """How many requests the pools (and the incident samples, when the stretch may reach their
     window) have room for, and whether a service of the buffers would give more."""
     g, c = w.g[0], w.c[0]
-    room, short = w.bf.shape[0], False
+    room, short = w.cand_t.shape[0], False
     for p in range(w.pools.shape[0]):
-        if w.bdraws[p] and w.const[p] != w.const[p]:  # drawn from, and not a constant
-            room = min(room, (w.pools.shape[1] - c.reserve - w.cursor[p]) // w.bdraws[p])
+        if w.most_draws[p] and w.const[p] != w.const[p]:  # drawn from, and not a constant
+            room = min(room, (w.pools.shape[1] - c.reserve - w.cursor[p]) // w.most_draws[p])
             short |= w.cursor[p] > 0
     if t_first < c.inc_to:
         inc_room = w.incident.shape[1] - MARGIN - g.n_inc
-        short |= inc_room < w.bf.shape[0]
+        short |= inc_room < w.cand_t.shape[0]
         room = min(room, inc_room)
     return room, short
 
@@ -161,7 +161,7 @@ def run(w, until, ctl_until):
     if not eligible(w):
         return 0
     n = 0
-    while g.next_arr + n < g.n_arr and w.arr_t[g.next_arr + n] < until and n < w.bf.shape[0]:
+    while g.next_arr + n < g.n_arr and w.arr_t[g.next_arr + n] < until and n < w.cand_t.shape[0]:
         n += 1
     room, short = _room(w, w.arr_t[g.next_arr])
     if room < n and short:
@@ -169,10 +169,10 @@ def run(w, until, ctl_until):
     n = min(n, room)
     if n < MIN_RUN:
         return 0
-    cursor, rr_read = w.bcursor, g.rr_read
+    cursor, rr_read = w.cursor_before, g.rr_read
     _copy(cursor, w.cursor)
     for s in range(w.free.shape[0]):
-        _copy(w.bfree[s], w.free[s])
+        _copy(w.scratch_free[s], w.free[s])
     n, first = pass1(w, n, ctl_until)
     more = g.next_arr + n < g.n_arr
     k = _kept(w, n, first, more)
@@ -187,5 +187,5 @@ def run(w, until, ctl_until):
     g.rid += k
     g.next_arr += k
     g.bulk_n += k
-    g.now = w.bf[k - 1, T0]
+    g.now = w.cand_t[k - 1, T_ARRIVED]
     return k

@@ -75,18 +75,21 @@ def redis_at(w, slot, t):
     service = sample(w, c.p_redis_rt)
     for _ in range(op.commands if op.pipelined else 1):
         service += sample(w, c.p_redis_cmd)
-    serve(w, slot, s, t, service, patience, REDIS_TIMEOUT, EV_REDIS_BACK)
+    serve(w, slot, s, t, service, patience, REDIS_TIMEOUT, EV_REDIS_BACK, r.call_t0 + c.socket_s)
 
 
 @jit()
-def serve(w, slot, s, t, service, patience, timeout_reason, back):
+def serve(w, slot, s, t, service, patience, timeout_reason, back, deadline):
     """The call waits at station s and is served, its reply half a round trip later; or it
-    times out after `patience`."""
+    times out after `patience`, or when the client gives up at `deadline` (the station serves
+    it all the same)."""
     r = w.rq[slot]
     r.call_ep = w.node[s].epoch
     dep = fifo(w, s, t, service, patience)
     if dep < 0:
         fail(w, slot, timeout_reason, t + patience)
+    elif dep + r.half_s >= deadline:
+        fail(w, slot, timeout_reason, deadline)
     else:
         r.call_dep = dep
         push(w, dep + r.half_s, back, slot)
@@ -98,8 +101,6 @@ def redis_back(w, slot, t):
     op = w.ops[r.op]
     if lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep):
         fail(w, slot, REDIS_LOST, t)
-    elif t - r.call_t0 > c.socket_s:  # the reply came after the client's socket timeout
-        fail(w, slot, REDIS_TIMEOUT, t)
     else:
         r.k += 1
         if r.k < (1 if op.pipelined else op.commands):
@@ -252,8 +253,8 @@ def cache_at(w, slot, t):
     else:
         r.call_ep = w.node[r.call_st].epoch
         dep = fifo(w, r.call_st, t, sample(w, c.p_cache_get), patience)
-        if dep < 0:
-            push(w, t + patience, EV_CALL_BACK, slot)
+        if dep < 0 or dep + r.half_s >= r.call_t0 + tier.timeout_s:  # the client gave up
+            push(w, r.call_t0 + tier.timeout_s, EV_CALL_BACK, slot)
         else:
             r.call_dep = dep
             push(w, dep + r.half_s, EV_CALL_BACK, slot)
@@ -264,7 +265,7 @@ def cache_back(w, slot, t):
     """A hit answers the read; a miss, or no answer in time, sends it to the database."""
     r, tier = w.rq[slot], w.tiers[CACHE]
     if (r.call_dep < 0 or lost_meanwhile(w, r.call_st, r.call_ep, r.call_dep)
-            or t - r.call_t0 > tier.timeout_s or r.call_u >= tier.param):
+            or r.call_u >= tier.param):
         db_call(w, slot, t, db_reader(w, r.u), w.c[0].p_db_read, DB_READ)
     else:
         r.k += 1
@@ -285,7 +286,7 @@ def call_at(w, slot, t):
     elif state == HUNG:
         fail(w, slot, reason + TIMEOUT, t + c.pool_s)
     else:
-        serve(w, slot, s, t, sample(w, r.call_pool), c.pool_s, reason + TIMEOUT, EV_CALL_BACK)
+        serve(w, slot, s, t, sample(w, r.call_pool), c.pool_s, reason + TIMEOUT, EV_CALL_BACK, math.inf)
 
 
 @jit()

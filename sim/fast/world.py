@@ -40,16 +40,23 @@ FIELDS = (
     "pg_acks",      # ring: PostgreSQL commits
     "breaker",      # [0 time | 1 opened (1) or closed (0), i]
     "req_log",      # [rid, column] the first requests (sim.fast.books.log_request)
-    # scratch of sim.fast.bulk, per candidate request: times, response time, codes, session
-    # hash, broke a rule; the orders of its stages; the Redis replies in the order they come
-    # back: when, and the commands they acknowledge written (0: none); the servers' free times
-    # and the workers' release times (a min-heap per app server of its bbusy workers taken); the
-    # pools' cursors before it; the visits of each hop by the requests kept [op, hop]
-    "bf", "bresp", "bi", "bu", "bbad", "border", "bcount", "backs", "bcmds", "bfree", "bwork", "bbusy",
-    "bcursor",
-    "btaken",
-    "bhop_draws",   # [op, hop, pool] the samples one visit draws (sim.path.HOPS)
-    "bdraws")       # [pool] the most samples one request of a calm stretch draws from it
+    # scratch of the calm stretches (sim.fast.bulk), columns named in sim.fast.stages
+    "cand_t",          # [candidate, T_*] its times and service times, seconds
+    "cand_response",   # [candidate] when its response reaches the client (NaN: not yet known)
+    "cand_at",         # [candidate, OP | APP | *_STATION | DB_POOL] where it goes
+    "cand_hash",       # [candidate] its session's hash
+    "cand_broke",      # [candidate] 1: it broke a rule of the calm path (waited, timed out)
+    "stage_order",     # [stage, j] the candidates in the order they reach the stage
+    "stage_count",     # [0 taken | 1 reached, stage]
+    "reply_t", "reply_commands",  # the Redis replies in the order they come back, the commands
+                                  # each acknowledges written (0: none)
+    "scratch_free",    # as `free`, for pass 1
+    "worker_release",  # [app, i] a min-heap of the release times of the workers taken
+    "workers_taken",   # [app] how many workers the stretch has taken
+    "cursor_before",   # [pool] the cursors when the stretch began
+    "hop_visits",      # [op, hop] the visits of each hop by the requests kept
+    "hop_draws",       # [op, hop, pool] the samples one visit draws (sim.path.HOPS)
+    "most_draws")      # [pool] the most samples one request of a calm stretch draws from it
 
 
 def jit(**options):
