@@ -6,6 +6,9 @@ import json
 import textwrap
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from sim.schema import Scenario
 
 SAMPLE_REPORT = Path(__file__).parent / "data" / "sample-report.json"  # peak.yaml, 8 s, 5 replications
@@ -72,3 +75,25 @@ def shortened(name: str, duration_s: float = 6, warmup_s: float = 2, replication
     data["simulation"].update(duration_s=duration_s, warmup_s=warmup_s, replications=replications,
                               **simulation)
     return Scenario.model_validate(data)
+
+
+def same_raw(a, b, path="raw"):
+    """Two raw results equal, floats to 1e-9 relative (the calm stretches add the same terms in
+    another order); a histogram by its counts and its sum."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for key in a:
+            same_raw(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, (list, tuple)) and not isinstance(a, str):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            same_raw(x, y, f"{path}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True), path
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), path
+    elif hasattr(a, "counts"):
+        assert a.counts.tolist() == b.counts.tolist(), path
+        same_raw(a.total_s, b.total_s, f"{path}.total_s")
+    else:
+        assert a == b, path

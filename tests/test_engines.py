@@ -14,7 +14,7 @@ import sim.workload
 from sim import failure_matrix, runner
 from sim.schema import Scenario
 from sim.stats import ci95
-from tests.helpers import ENGINES, shortened
+from tests.helpers import ENGINES, same_raw, shortened
 
 ZERO = {"dist": "deterministic", "mean_ms": 0}
 
@@ -179,27 +179,6 @@ def test_incident_samples_are_sorted_as_a_stable_argsort_sorts_them(most_moved):
     assert np.array_equal(t, expected_t) and np.array_equal(v, expected_v)
 
 
-def _same(a, b, path="raw"):
-    """Equal, floats to 1e-9 relative (the calm stretches add the same terms in another order)."""
-    import numpy as np
-    if isinstance(a, dict):
-        assert a.keys() == b.keys(), path
-        for key in a:
-            _same(a[key], b[key], f"{path}.{key}")
-    elif isinstance(a, (list, tuple)) and not isinstance(a, str):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            _same(x, y, f"{path}[{i}]")
-    elif isinstance(a, np.ndarray):
-        assert np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True), path
-    elif isinstance(a, float):
-        assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), path
-    elif hasattr(a, "counts"):
-        assert a.counts.tolist() == b.counts.tolist(), path
-    else:
-        assert a == b, path
-
-
 RANDOM = {"workload": {"operations": {op: {"cpu": {"dist": "lognormal", "mean_ms": 1.0, "cv": 0.8}}
                                      for op in ("session_update", "login", "item_view")}},
           "topology": {"load_balancers": {"service": {"dist": "exponential", "mean_ms": 0.05}},
@@ -231,7 +210,7 @@ def test_calm_stretches_in_bulk_change_no_figure(name, duration_s, failures, ove
     bulk = run_replication(s, 0, bulk=True)
     assert bulk["bulk_requests"] > 0.25 * bulk["totals"]["arrived"]
     del events["bulk_requests"], bulk["bulk_requests"]
-    _same(events, bulk)
+    same_raw(events, bulk)
 
 
 def test_compiled_caches_of_the_versions_used_last_are_kept(tmp_path):
