@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sim.schema import Scenario
 
 # typical means (ms) of each kind of time: the scale each drawn distribution is built around
-SCALE_MS = {"lb": 0.05, "net": 0.2, "redis_rt": 0.008, "redis_cmd": 0.002}
+SCALE_MS = {"lb": 0.05, "net": 0.2, "redis_rt": 0.008, "redis_cmd": 0.002, "cache_get": 0.01}
 KINDS = ("deterministic", "exponential", "lognormal", "gamma", "empirical")
 FAILURE_KINDS = ("crash", "hang", "partition", "slow")
 # each keeps requests off the calm path (sim.fast.build.bulk_settings)
@@ -100,13 +100,24 @@ def topology(draw, architecture: str, files: SampleFiles, rate: float) -> dict:
                      "connections": connections, "pool_timeout_s": draw(st.sampled_from([30, 30, 0.05])),
                      "write_service": draw(dists(busy_ms(draw, connections, rate), files)),
                      "read_service": draw(dists(busy_ms(draw, connections, rate), files))},
-        "network": {k: draw(dists(SCALE_MS["net"], files)) for k in ("lb_app_rtt", "app_redis_rtt", "app_db_rtt")}}
+        "network": {k: draw(dists(SCALE_MS["net"], files))
+                    for k in ("lb_app_rtt", "app_redis_rtt", "app_db_rtt", "app_memcached_rtt")},
+        "memcached": draw(st.sampled_from([None, None]) | memcached(files))}
+
+
+@st.composite
+def memcached(draw, files: SampleFiles) -> dict:
+    """The application cache in front of reads, now and then with a client timeout it misses."""
+    return {"nodes": draw(st.integers(1, 2)), "hit_ratio": draw(st.sampled_from([0.0, 0.5, 0.9, 1.0])),
+            "threads": draw(st.integers(1, 4)), "get_service": draw(dists(SCALE_MS["cache_get"], files)),
+            "timeout_s": draw(st.sampled_from([0.05, 0.05, 0.0003]))}
 
 
 def components(topology: dict) -> list[str]:
     """What can fail (Scenario.components without building one first)."""
     counts = {"lb": topology["load_balancers"]["count"], "app": topology["app_servers"]["count"],
-              "redis": 1 + topology["redis"]["replicas"], "pg": 1 + topology["postgres"]["replicas"]}
+              "redis": 1 + topology["redis"]["replicas"], "pg": 1 + topology["postgres"]["replicas"],
+              "memcached": topology["memcached"]["nodes"] if topology["memcached"] else 0}
     return (["lb_active", "app_server", "redis_master", "redis_all", "pg_primary", "all"]
             + [f"{kind}-{i + 1}" for kind, n in counts.items() for i in range(n)])
 
@@ -156,5 +167,6 @@ def scenarios(draw, files: SampleFiles) -> Scenario:
     return Scenario.model_validate({
         "name": "exact", "architecture": architecture, "workload": load,
         "topology": t, "mechanisms": mech, "failures": draw(failures(t, duration_s)),
+        "cost": {"overrides_usd_per_month": {"memcached": 25}},
         "simulation": {"duration_s": duration_s, "warmup_s": draw(st.sampled_from([0.0, 0.5])),
                        "replications": 1, "seed": draw(st.integers(0, 2 ** 32))}})

@@ -9,7 +9,7 @@ import sim.workload
 from sim import runner
 from sim.schema import Scenario
 from tests.helpers import ENGINES, shortened
-from tests.test_engines import _same
+from tests.helpers import same_raw
 
 
 def fixed(ms: float) -> dict:
@@ -136,4 +136,4 @@ def test_calm_stretches_stay_exact_with_the_cache(failures, in_bulk):
     bulk = run_replication(s, 0, bulk=True)
     assert bulk["bulk_requests"] > in_bulk * bulk["totals"]["arrived"]
     del events["bulk_requests"], bulk["bulk_requests"]
-    _same(events, bulk)
+    same_raw(events, bulk)
