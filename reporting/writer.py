@@ -41,7 +41,7 @@ FILE_MODE, DIR_MODE = 0o644, 0o755
 MARKER = ".sessionsim"  # in every directory the tool writes: {"tool": "sessionsim", "kind", "name"}
 
 
-def _write_text(path: Path, text: str):
+def write_text(path: Path, text: str):
     """Writes through a temporary file so an interrupted run never leaves half a file; the file
     is mode 0644 like any other (mkstemp's are 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -56,7 +56,7 @@ def _write_text(path: Path, text: str):
 
 
 def dump_json(path: Path, data: Any):
-    _write_text(path, jsontext.dumps(jsonable(data)))
+    write_text(path, jsontext.dumps(jsonable(data)))
 
 
 def write_file(path: Path, text: str, force: bool = False, what: str = "file"):
@@ -70,7 +70,7 @@ def write_file(path: Path, text: str, force: bool = False, what: str = "file"):
     if not path.parent.is_dir():
         raise OutputError(f"cannot write {what} {path}: no directory {path.parent}")
     try:
-        _write_text(path, text)
+        write_text(path, text)
     except OSError as exc:
         raise OutputError(f"cannot write {what} {path}: {exc.strerror}") from None
 
@@ -206,8 +206,8 @@ def _write_report_files(report: dict, out_dir: Path) -> list[str]:
     data = jsonable(jsontext.bounded(report))
     dump_json(out_dir / REPORT_JSON, data)
     text = markdown.render(report, plots=[p.name for p in written])
-    _write_text(out_dir / "report.md", text)
-    _write_text(out_dir / "report.html", html.render(report, text, svgs, data))
+    write_text(out_dir / "report.md", text)
+    write_text(out_dir / "report.html", html.render(report, text, svgs, data))
     return [REPORT_JSON, "report.md", "report.html"] + [p.name for p in written + timelines]
 
 
@@ -242,7 +242,7 @@ def write_comparison(reports: list[dict], out_dir: Path, force: bool = False,
     svgs: dict[str, str] = {}
     chart = compare.write_chart(reports, tmp, svgs)
     text = compare.render(reports)
-    _write_text(tmp / "compare.md", text)
+    write_text(tmp / "compare.md", text)
     summary = [{"scenario": name(r), "architecture": (r.get("scenario") or {}).get("architecture"),
                 "seed": r.get("seed"), "replications": r.get("replications"),
                 "metrics": {k: v for k, v in (r.get("metrics") or {}).items()
@@ -252,7 +252,7 @@ def write_comparison(reports: list[dict], out_dir: Path, force: bool = False,
                              for f in r.get("failures") or []]} for r in reports]
     dump_json(tmp / "compare.json", {"scenarios": summary})
     links = [f"{sub}/report.html" for sub in subdirs or []]
-    _write_text(tmp / "compare.html",
+    write_text(tmp / "compare.html",
                 html.render_comparison(text, svgs, jsonable({"scenarios": summary}), links))
     out = claim.commit()
     return [out / "compare.md", out / "compare.html", out / chart.name, out / "compare.json"]
@@ -265,11 +265,11 @@ def write_study(claim: Claim, kind: str, data: dict, text: str, plot=None, title
     tmp = claim.tmp
     data = jsonable(data)
     dump_json(tmp / f"{kind}.json", data)
-    _write_text(tmp / f"{kind}.md", text)
+    write_text(tmp / f"{kind}.md", text)
     svgs: dict[str, str] = {}
     png = plot(tmp, svgs) if plot else None
     page = text + "".join(f"\n\n![{kind}]({name})" for name in svgs if f"]({name})" not in text)
-    _write_text(tmp / f"{kind}.html", html.render_page(title or f"sessionsim: {kind}", page, data, svgs))
+    write_text(tmp / f"{kind}.html", html.render_page(title or f"sessionsim: {kind}", page, data, svgs))
     out = claim.commit()
     names = [f"{kind}.json", f"{kind}.md", f"{kind}.html"] + ([png.name] if png else [])
     return [out / name for name in names]

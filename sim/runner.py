@@ -11,7 +11,8 @@ import numpy as np
 
 from sim import __version__, stability
 from sim.cost import monthly_cost
-from sim.engine import MONTH_FROM_S, run_replication
+from sim.engine import run_replication
+from sim.run_setup import MONTH_FROM_S
 from sim.histogram import LogHistogram, floor_interval
 from sim.metrics import QUANTILES, quantiles_ms
 from sim.objectives import judge_objectives, undecided

@@ -4,7 +4,7 @@ A small app tier makes the rules bite at low load: servers of 1 core and 10 ms o
 carry 100 requests/s each. Rules are evaluated every 10 s over the last 10 s."""
 import pytest
 
-from sim.engine import app_servers_billed
+from sim.run_setup import app_servers_billed
 
 from sim.runner import engine
 from sim.scenario import load

@@ -164,13 +164,13 @@ def test_incident_samples_are_sorted_as_a_stable_argsort_sorts_them(most_moved):
     """The completions around a failure come nearly in time order, with ties: sorted in place by
     insertion; past `most_moved` places it gives up, and the stable argsort finishes the job."""
     import numpy as np
-    from sim.fast.results import _sort_by_time
+    from sim.fast.results import sort_by_time
     rng = np.random.default_rng(2)
     t = np.round(np.arange(20_000) * 1e-3 + rng.exponential(5e-3, 20_000), 4)
     v = rng.random(20_000)
     order = np.argsort(t, kind="stable")
     expected_t, expected_v = t[order], v[order]
-    done = _sort_by_time(t, v, most_moved)
+    done = sort_by_time(t, v, most_moved)
     assert done == (most_moved == 4096)
     if not done:
         order = np.argsort(t, kind="stable")
