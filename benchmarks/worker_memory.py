@@ -37,7 +37,7 @@ def main() -> int:
                               replications=args.replications)
     scenario = Scenario.model_validate(data)
     started = time.time()
-    raws = runner._replications(scenario, args.replications, None)
+    raws = runner.local_replications(scenario, 0, args.replications, None)
     wall = time.time() - started
     by_worker = collections.defaultdict(list)
     for raw in raws:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from sim import claims, incident, runner
+from sim import claims, incident, runner, summary
 from sim.scenario import resolved
 from sim.schema import Scenario
 from sim.stats import ci_tree
@@ -38,7 +38,7 @@ def _timeline(raw: dict, t_fail: float) -> dict:
 
 def _run_figures(scenario: Scenario, raw: dict) -> dict:
     """The headline of a run with a failure: its whole measured window, failure included."""
-    m = runner.summarize(raw, scenario)["metrics"]
+    m = summary.summarize(raw, scenario)["metrics"]
     return {k: m[k] for k in RUN_FIGURES} | {"p99_ms": m["latency_ms"]["p99"]}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from sim import failure_matrix, overrides, runner
+from sim import failure_matrix, overrides, runner, summary
 from sim.objectives import undecided
 from sim.schema import Scenario
 
@@ -26,7 +26,7 @@ def _more(executor, scenario: Scenario, raws: list, report: dict) -> tuple[dict,
         started = time.time()
         raws = raws + executor.replications(scenario, len(raws),
                                             min(sim.replications, sim.max_replications - len(raws)))
-        report = runner.report(scenario, raws, time.time() - started)
+        report = summary.report(scenario, raws, time.time() - started)
     return report, raws
 
 
@@ -40,7 +40,7 @@ def run_points(executor, scenarios: list[Scenario]) -> list[dict]:
         started = time.time()
         first = executor.grouped([(s, 0, s.simulation.replications) for s in plain])
         wall_s = (time.time() - started) / max(1, len(plain))
-        done = {id(s): _more(executor, s, raws, runner.report(s, raws, wall_s))[0]
+        done = {id(s): _more(executor, s, raws, summary.report(s, raws, wall_s))[0]
                 for s, raws in zip(plain, first)}
         return [done[id(s)] if id(s) in done else failure_matrix.run(s) for s in scenarios]
     finally:

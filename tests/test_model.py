@@ -75,7 +75,7 @@ def test_replications_in_one_process_report_progress_in_order(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     scenario = short("peak", duration_s=3, warmup_s=1)
     heard = []
-    raws = runner._replications(scenario, 0, 2, heard.append)
+    raws = runner.local_replications(scenario, 0, 2, heard.append)
     assert heard == sorted(heard) and heard[0] == 0 and heard[-1] == 5
     assert raws[0]["totals"]["arrived"] != raws[1]["totals"]["arrived"]
 
