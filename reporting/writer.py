@@ -7,12 +7,14 @@ import math
 import os
 import shutil
 import tempfile
+from dataclasses import is_dataclass
 from pathlib import Path
 from typing import Any
 
 from reporting import compare, html, incidents, jsontext, markdown, plots
-from reporting.figures import name
 from sim.errors import UserError
+from sim.report import Report
+from sim.results import plain
 
 REPORT_JSON = "report.json"
 
@@ -28,6 +30,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
+    if is_dataclass(value) or hasattr(value, "model_dump_json"):  # a typed record, the scenario
+        return jsonable(plain(value))
     if hasattr(value, "tolist"):  # numpy array or scalar
         return jsonable(value.tolist())
     if isinstance(value, float):
@@ -197,13 +201,13 @@ def check_out_dir(out_dir: Path, scenario: str, force: bool = False):
         pass
 
 
-def _write_report_files(report: dict, out_dir: Path) -> list[str]:
+def _write_report_files(report: Report, out_dir: Path) -> list[str]:
     """report.json (its long series bounded), report.md, report.html and the plots (inline in
     the HTML as SVG)."""
     svgs: dict[str, str] = {}
     written = plots.write_plots(report, out_dir, svgs)
     timelines = incidents.write_plots(report, out_dir, svgs)
-    data = jsonable(jsontext.bounded(report))
+    data = jsonable(jsontext.bounded(report.to_dict()))
     dump_json(out_dir / REPORT_JSON, data)
     text = markdown.render(report, plots=[p.name for p in written])
     write_text(out_dir / "report.md", text)
@@ -211,49 +215,48 @@ def _write_report_files(report: dict, out_dir: Path) -> list[str]:
     return [REPORT_JSON, "report.md", "report.html"] + [p.name for p in written + timelines]
 
 
-def write_report(report: dict, out_dir: Path, force: bool = False, claim: Claim | None = None) -> list[Path]:
+def write_report(report: Report, out_dir: Path, force: bool = False, claim: Claim | None = None) -> list[Path]:
     """Writes report.json, report.md and the plots into out_dir; returns the paths written.
 
     Replaces a previous report of the same scenario as a whole (a refresh); raises OutputError
     when out_dir holds anything else, unless force. With `claim` (taken before the run), writes
     through it."""
     if claim is None:
-        with Claim(out_dir, "report", name(report), force) as held:
+        with Claim(out_dir, "report", report.name, force) as held:
             return write_report(report, out_dir, claim=held)
     names = _write_report_files(report, claim.tmp)
     out = claim.commit()
     return [out / n for n in names]
 
 
-def write_comparison(reports: list[dict], out_dir: Path, force: bool = False,
+def write_comparison(reports: list[Report], out_dir: Path, force: bool = False,
                      claim: Claim | None = None, subdirs: list[str] | None = None) -> list[Path]:
     """Writes compare.md, compare.html, compare.png and compare.json (the scenarios' headline
     metrics), and with `subdirs` each scenario's report in its own subdirectory, which
     compare.html links."""
     if claim is None:
-        names = "-vs-".join(name(r) for r in reports)
+        names = "-vs-".join(r.name for r in reports)
         with Claim(out_dir, "comparison", names, force) as held:
             return write_comparison(reports, out_dir, claim=held, subdirs=subdirs)
     tmp = claim.tmp
     for report, sub in zip(reports, subdirs or []):
         (tmp / sub).mkdir()
         _write_report_files(report, tmp / sub)
-        dump_json(tmp / sub / MARKER, {"tool": "sessionsim", "kind": "report", "name": name(report)})
+        dump_json(tmp / sub / MARKER, {"tool": "sessionsim", "kind": "report", "name": report.name})
     svgs: dict[str, str] = {}
     chart = compare.write_chart(reports, tmp, svgs)
     text = compare.render(reports)
     write_text(tmp / "compare.md", text)
-    summary = [{"scenario": name(r), "architecture": (r.get("scenario") or {}).get("architecture"),
-                "seed": r.get("seed"), "replications": r.get("replications"),
-                "metrics": {k: v for k, v in (r.get("metrics") or {}).items()
-                            if k != "latency_ms_by_operation"},
-                "objectives": r.get("objectives"), "cost": r.get("cost"),
-                "failures": [{k: v for k, v in f.items() if k != "timeline"}
-                             for f in r.get("failures") or []]} for r in reports]
+    summary = [{"scenario": r.name, "architecture": r.scenario.architecture, "seed": r.seed,
+                "replications": r.replications,
+                "metrics": {k: v for k, v in plain(r.metrics).items() if k != "latency_ms_by_operation"},
+                "objectives": r.objectives, "cost": r.cost,
+                "failures": [{k: v for k, v in plain(f).items() if k != "timeline"} for f in r.failures]}
+               for r in reports]
     dump_json(tmp / "compare.json", {"scenarios": summary})
     links = [f"{sub}/report.html" for sub in subdirs or []]
     write_text(tmp / "compare.html",
-                html.render_comparison(text, svgs, jsonable({"scenarios": summary}), links))
+               html.render_comparison(text, svgs, jsonable({"scenarios": summary}), links))
     out = claim.commit()
     return [out / "compare.md", out / "compare.html", out / chart.name, out / "compare.json"]
 

@@ -7,6 +7,7 @@ from sim.failures import inject
 from sim.metrics import Recorder
 from sim.replication import replica_loop
 from sim.request_path import RequestPath
+from sim.results import Replication
 from sim.run_setup import arrival_stream, node_figures, result, role_of, setup
 from sim.schema import Scenario
 from sim.streams import Sampler
@@ -67,8 +68,8 @@ def probe(apps, rec: Recorder):
     return read
 
 
-def run_replication(scenario: Scenario, replication: int, progress=None) -> dict:
-    """Runs one replication; returns its raw figures (picklable) for the runner to aggregate."""
+def run_replication(scenario: Scenario, replication: int, progress=None) -> Replication:
+    """Runs one replication; returns its raw figures for the runner to aggregate."""
     sim = scenario.simulation
     env, streams, nodes, control, rec = setup(scenario, replication)
     path = RequestPath(env, scenario, control, streams, rec)

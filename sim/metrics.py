@@ -115,12 +115,8 @@ class Recorded:
         return {"arrived": arrived, "completed": done, "failed": failed,
                 "in_flight": arrived - done - failed}
 
-    def bins(self) -> dict:
-        return {"bin_s": self.bin_s, "arrived": self.arrived, "done": self.done,
-                "failed": self.failed, "slow": self.slow}
-
     def series(self) -> dict:
-        """Per-second series for the report."""
+        """Per-second series of the requests, and the latency percentiles of each step."""
         per = max(1, round(1 / self.bin_s))
         seconds = math.ceil(self.duration_s) + 1
 

@@ -9,6 +9,7 @@ import simpy
 from sim import topology
 from sim.control import ControlPlane
 from sim.metrics import Recorded, Recorder, quantiles_ms
+from sim.results import Bins, Event, LostWrite, NodeFigures, NodeSeries, Replication, Series, Totals
 from sim.schema import Scenario
 from sim.streams import Streams
 from sim.workload import ArrivalStream
@@ -37,21 +38,20 @@ def setup(scenario: Scenario, replication: int):
             ControlPlane(env, scenario, nodes), recorder(scenario))
 
 
-def node_figures(station, role: str, d: dict, hist, window_s: float) -> dict:
+def node_figures(station, role: str, d: dict, hist, window_s: float) -> NodeFigures:
     """A node's figures over the window from its books there (d: Station.snapshot's keys)."""
     served = d["departures"]
-    return {
-        "kind": station.kind, "role": role, "capacity": station.capacity,
-        "utilisation": d["busy_area"] / (station.capacity * window_s),
-        "throughput_rps": served / window_s,
-        "queue_mean": d["queue_area"] / window_s,
-        "in_system_mean": (d["busy_area"] + d["queue_area"]) / window_s,  # L of Little's law
-        "sojourn_mean_s": d["sojourn_s"] / served if served else 0.0,    # W
-        "latency_ms": quantiles_ms(hist),
-        "rejected": d["rejected"], "abandoned": d["abandoned"],
-        "waited_fraction": d["waited"] / d["arrivals"] if d["arrivals"] else 0.0,
-        "latency_hist": hist,
-    }
+    return NodeFigures(
+        kind=station.kind, role=role, capacity=station.capacity,
+        utilisation=d["busy_area"] / (station.capacity * window_s),
+        throughput_rps=served / window_s,
+        queue_mean=d["queue_area"] / window_s,
+        in_system_mean=(d["busy_area"] + d["queue_area"]) / window_s,
+        sojourn_mean_s=d["sojourn_s"] / served if served else 0.0,
+        latency_ms=quantiles_ms(hist),
+        rejected=d["rejected"], abandoned=d["abandoned"],
+        waited_fraction=d["waited"] / d["arrivals"] if d["arrivals"] else 0.0,
+        latency_hist=hist)
 
 
 def role_of(station, control: ControlPlane) -> str:
@@ -75,19 +75,23 @@ def app_servers_billed(series: list[float], warmup_s: float, duration_s: float) 
 
 
 def result(scenario: Scenario, rec: Recorded, control: ControlPlane, nodes, node_figs: dict,
-           series: dict, lb_in_system: int) -> dict:
-    """One replication's raw figures (picklable), whichever engine ran it."""
+           series: dict, lb_in_system: int, bulk_requests: int | None = None) -> Replication:
+    """One replication's raw figures, whichever engine ran it; `series`: the per-second
+    {"nodes": {name: {"utilisation", "queue"}}, "app_servers"} the engine sampled."""
     sim = scenario.simulation
-    window_s = sim.duration_s - sim.warmup_s
-    return {"totals": rec.totals(), "window_s": window_s,
-            "completed_in_window": rec.latency.count,
-            "failed_in_window": sum(rec.fail_reasons.values()),
-            "fail_reasons": dict(rec.fail_reasons), "session_writes": rec.session_writes,
-            "fallbacks": rec.fallbacks, "events": control.events, "lost_writes": control.lost_writes,
-            "bins": rec.bins(), "incident": (rec.incident_t_s, rec.incident_latency_s),
-            "baseline_hist": rec.baseline,
-            "latency_hist": rec.latency, "by_op": rec.by_op, "nodes": node_figs,
-            "lb_in_system": lb_in_system,
-            "series": rec.series() | series,
-            "price_kinds": nodes.price_kinds(app_servers_billed(series["app_servers"], sim.warmup_s,
-                                                                sim.duration_s))}
+    return Replication(
+        totals=Totals(**rec.totals()), window_s=sim.duration_s - sim.warmup_s,
+        completed_in_window=rec.latency.count, failed_in_window=sum(rec.fail_reasons.values()),
+        fail_reasons=dict(rec.fail_reasons), session_writes=rec.session_writes,
+        fallbacks=rec.fallbacks, events=tuple(Event(*e) for e in control.events),
+        lost_writes=tuple(LostWrite(w["t"], w["store"], w["count"], w["span_s"], w["cause"])
+                          for w in control.lost_writes),
+        bins=Bins(rec.bin_s, rec.arrived, rec.done, rec.failed, rec.slow),
+        incident_t_s=rec.incident_t_s, incident_latency_s=rec.incident_latency_s,
+        baseline_hist=rec.baseline, latency_hist=rec.latency, latency_hist_by_op=rec.by_op,
+        nodes=node_figs, lb_in_system=lb_in_system,
+        series=Series(**rec.series(), app_servers=series["app_servers"],
+                      nodes={n: NodeSeries(**v) for n, v in series["nodes"].items()}),
+        nodes_by_price_kind=nodes.price_kinds(app_servers_billed(
+            series["app_servers"], sim.warmup_s, sim.duration_s)),
+        bulk_requests=bulk_requests)

@@ -7,9 +7,12 @@ import multiprocessing as mp
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 from sim.engine import run_replication
 from sim.objectives import undecided
+from sim.report import Report, Sequential
+from sim.results import Replication, Worker
 from sim.schema import Scenario
 from sim.summary import report
 
@@ -38,7 +41,7 @@ def engine(scenario: Scenario):
     return run_replication
 
 
-def _run_one(scenario: Scenario, replication: int) -> dict:
+def _run_one(scenario: Scenario, replication: int) -> Replication:
     def heard(now):
         if _progress is not None:
             _progress[replication] = now
@@ -46,8 +49,7 @@ def _run_one(scenario: Scenario, replication: int) -> dict:
     # a replication's arrays hang in reference cycles until the collector's next full pass: a
     # worker running many grew by 30 MB each; collected here, its memory stays flat
     gc.collect()
-    raw["worker"] = {"pid": os.getpid(), "rss_mb": rss_mb()}
-    return raw
+    return replace(raw, worker=Worker(os.getpid(), rss_mb()))
 
 
 def rss_mb() -> float:
@@ -59,7 +61,7 @@ def rss_mb() -> float:
         return float("nan")
 
 
-def local_replications(scenario: Scenario, start: int, n: int, progress_bar) -> list[dict]:
+def local_replications(scenario: Scenario, start: int, n: int, progress_bar) -> list[Replication]:
     """Replications start .. start + n - 1 (each its own random streams, whichever runs it)."""
     workers = max(1, min(n, os.cpu_count() or 1))
     done_s = start * scenario.simulation.duration_s
@@ -85,7 +87,7 @@ def _after(progress_bar, done_s: float):
 
 
 def simulate(scenario: Scenario, progress_bar=None, start: int = 0,
-             n: int | None = None) -> tuple[list[dict], float]:
+             n: int | None = None) -> tuple[list[Replication], float]:
     """The raw figures of replications start .. start + n - 1 (n: the scenario's replications),
     and the wall time they took."""
     started = time.time()
@@ -125,19 +127,18 @@ def batches(scenario: Scenario) -> int:
                 if until_decided(scenario) else 0)
 
 
-def run(scenario: Scenario, progress_bar=None, more=None) -> dict:
+def run(scenario: Scenario, progress_bar=None, more=None) -> Report:
     """Runs the scenario's replications (more while a verdict is undecided, when asked); returns
     its report."""
     return run_with_raws(scenario, progress_bar, more)[0]
 
 
-def run_with_raws(scenario: Scenario, progress_bar=None, more=None) -> tuple[dict, list[dict]]:
+def run_with_raws(scenario: Scenario, progress_bar=None, more=None) -> tuple[Report, list[Replication]]:
     """run(), and the raw figures of every replication."""
     def judged(raws, wall_s):
         rep = report(scenario, raws, wall_s)
-        return rep, undecided(rep["objectives"])
+        return rep, undecided(rep.objectives)
     raws, _, rep, open_ = sequential(scenario, judged, progress_bar, more)
-    rep["sequential"] = {"until_decided": until_decided(scenario), "ran": len(raws),
-                         "minimum": scenario.simulation.replications,
-                         "maximum": scenario.simulation.max_replications, "undecided": open_}
-    return rep, raws
+    sim = scenario.simulation
+    return replace(rep, sequential=Sequential(until_decided(scenario), len(raws), sim.replications,
+                                              sim.max_replications, open_)), raws

@@ -1,14 +1,16 @@
 """Scenarios built in code for the tests: one tier made an exact textbook queue."""
 from __future__ import annotations
 
-import copy
 import json
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
+from sim.report import Report
 from sim.schema import Scenario
 
 SAMPLE_REPORT = Path(__file__).parent / "data" / "sample-report.json"  # peak.yaml, 8 s, 5 replications
+SAMPLE_MATRIX = Path(__file__).parent / "data" / "sample-matrix-report.json"  # 2 failures, 40 s
 TINY = textwrap.dedent("""\
     name: tiny
     architecture: redis_ha
@@ -19,14 +21,13 @@ TINY = textwrap.dedent("""\
     """)  # the smallest valid scenario file
 
 
-def sample_report() -> dict:
-    return json.loads(SAMPLE_REPORT.read_text())
+def sample_report(path: Path = SAMPLE_REPORT) -> Report:
+    """A report.json written by tests/data/make_samples.py, read back (every field checked)."""
+    return Report.from_dict(json.loads(path.read_text()))
 
 
-def renamed(report: dict, name: str) -> dict:
-    other = copy.deepcopy(report)
-    other["scenario"]["name"] = name
-    return other
+def renamed(report: Report, name: str) -> Report:
+    return replace(report, scenario=report.scenario.model_copy(update={"name": name}))
 
 ZERO = {"dist": "deterministic", "mean_ms": 0}
 

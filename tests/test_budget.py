@@ -95,7 +95,7 @@ def test_worker_memory_flat_across_replications():
     raws = runner.local_replications(scenario, 0, 10, None)
     by_worker = collections.defaultdict(list)
     for raw in raws:
-        by_worker[raw["worker"]["pid"]].append(raw["worker"]["rss_mb"])
+        by_worker[raw.worker.pid].append(raw.worker.rss_mb)
     for rss in by_worker.values():
         if len(rss) >= 3:
             assert rss[-1] - rss[1] < 60, rss

@@ -15,6 +15,7 @@ from sim.fast import build, kernel, results
 from sim.fast.build import BULK
 from sim.fast.inputs import POOL, Pools, pool_streams
 from sim.fast.layout import IN_WORKER_QUEUE
+from sim.results import Replication
 from sim.run_setup import arrival_stream, setup
 from sim.schema import Scenario
 
@@ -137,7 +138,8 @@ class Driver:
         return out | {"completed": int(g["completed"][0]), "latency_s": float(g["latency_s"][0])}
 
 
-def run_replication(scenario: Scenario, replication: int, progress=None, bulk: bool = True) -> dict:
+def run_replication(scenario: Scenario, replication: int, progress=None,
+                    bulk: bool = True) -> Replication:
     """The same raw figures as sim.engine.run_replication, from the compiled request path;
     `bulk`: calm stretches without the event queue (sim.fast.bulk), the same figures faster."""
     sim = scenario.simulation

@@ -7,6 +7,7 @@ from numba import njit
 from sim.fast.layout import REASONS
 from sim.histogram import LogHistogram
 from sim.metrics import Recorded, Recorder
+from sim.results import Replication
 from sim.run_setup import node_figures, result, role_of
 
 
@@ -58,7 +59,8 @@ def recorded(rec: Recorder, w, op_names: list[str]) -> Recorded:
         session_writes=int(g["writes"]), fallbacks=int(g["fallbacks"]))
 
 
-def raw(scenario, w, rec, control, nodes, stations, op_names: list[str], app_servers: list[int]) -> dict:
+def raw(scenario, w, rec, control, nodes, stations, op_names: list[str],
+        app_servers: list[int]) -> Replication:
     sim = scenario.simulation
     window_s = sim.duration_s - sim.warmup_s
     st, bk = w.node, w
@@ -73,7 +75,6 @@ def raw(scenario, w, rec, control, nodes, stations, op_names: list[str], app_ser
         series[s.name] = {"utilisation": (bk.busy[i, :seconds] / s.capacity).tolist(),
                           "queue": bk.queue[i, :seconds].tolist()}
     lb_in_system = int(sum(st["in_use"][i] + st["qlen"][i] for i in w.lbs))
-    out = result(scenario, recorded(rec, w, op_names), control, nodes, figures, {"nodes": series, "app_servers": app_servers},
-                 lb_in_system)
-    out["bulk_requests"] = int(w.g["bulk_n"][0])  # how many ran in calm stretches (sim.fast.bulk)
-    return out
+    return result(scenario, recorded(rec, w, op_names), control, nodes, figures,
+                  {"nodes": series, "app_servers": app_servers}, lb_in_system,
+                  bulk_requests=int(w.g["bulk_n"][0]))  # how many ran in calm stretches (sim.fast.bulk)
