@@ -7,7 +7,7 @@ from sim.failures import inject
 from sim.metrics import Recorder
 from sim.replication import replica_loop
 from sim.request_path import RequestPath
-from sim.results import Replication
+from sim.results import NodeFigures, Replication
 from sim.run_setup import arrival_stream, node_figures, result, role_of, setup
 from sim.schema import Scenario
 from sim.streams import Sampler
@@ -49,7 +49,7 @@ def _sampler(env, stations, apps, rec: Recorder, series: dict, progress):
             progress(env.now)
 
 
-def _node_summary(station, role: str, start: tuple | None, window_s: float) -> dict:
+def _node_summary(station, role: str, start: tuple | None, window_s: float) -> NodeFigures:
     end = station.snapshot()
     base, hist0 = start if start else ({k: 0 for k in end}, None)
     d = {k: end[k] - base[k] for k in end}
