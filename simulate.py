@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -133,8 +134,7 @@ def cmd_run(argv) -> int:
     with Claim(out, "report", scenario.name, args.force) as claim:  # checked before the run
         progress = _progress(args.quiet, [scenario])
         with on_cluster(args.scheduler):
-            report = run(scenario, progress)
-        report["scenario_file"] = str(args.scenario)
+            report = replace(run(scenario, progress), scenario_file=str(args.scenario))
         if progress:
             progress.line(f"writing the report to {out}/")
         paths = write_report(report, out, claim=claim)
@@ -201,9 +201,7 @@ def cmd_compare(argv) -> int:
         progress = _progress(args.quiet, scenarios)
         for file, scenario in zip(args.scenarios, scenarios):
             with on_cluster(args.scheduler):
-                report = run(scenario, progress)
-            report["scenario_file"] = str(file)
-            reports.append(report)
+                reports.append(replace(run(scenario, progress), scenario_file=str(file)))
         if progress:
             progress.line(f"writing the comparison to {out}/")
         paths = write_comparison(reports, out, claim=claim, subdirs=subdirs)

@@ -36,10 +36,10 @@ engine(warm)(warm, 0)
 started = time.perf_counter()
 raw = engine(scenario)(scenario, 0)
 wall = time.perf_counter() - started
-h = raw["latency_hist"]
-print(json.dumps({{"wall_s": wall, "requests": raw["totals"]["arrived"],
+h = raw.latency_hist
+print(json.dumps({{"wall_s": wall, "requests": raw.totals.arrived,
                    "p50_ms": h.quantile_s(0.5) * 1000, "p99_ms": h.quantile_s(0.99) * 1000,
-                   "failed": raw["totals"]["failed"], "bulk": raw.get("bulk_requests", 0),
+                   "failed": raw.totals.failed, "bulk": raw.bulk_requests or 0,
                    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 

@@ -45,10 +45,10 @@ def main(argv=None) -> int:
         report = run(queue_scenario(LAMBDA, exp(1000 / MU), cores=1, workers=1, duration_s=DURATION_S,
                                     warmup_s=WARMUP_S, replications=REPLICATIONS, seed=seed,
                                     engine=args.engine))
-        latency = report["metrics"]["latency_ms"]
+        latency = report.metrics.latency_ms
         for key, exact in EXACT_MS.items():
-            hits[key] += covered(latency[key], exact)
-            lo, hi = latency[key]["ci95"]
+            hits[key] += covered(getattr(latency, key), exact)
+            lo, hi = getattr(latency, key)["ci95"]
             widths[key] += (hi - lo) / 2 / exact / args.seeds
     print(f"M/M/1, rho {LAMBDA / MU:g}, {REPLICATIONS} replications of {DURATION_S:g} s "
           f"({WARMUP_S:g} s warm-up), seeds 1-{args.seeds}, engine {args.engine}, "

@@ -37,13 +37,12 @@ def main() -> int:
                               replications=args.replications)
     scenario = Scenario.model_validate(data)
     started = time.time()
-    raws = runner._replications(scenario, args.replications, None)
+    raws = runner.local_replications(scenario, 0, args.replications, None)
     wall = time.time() - started
     by_worker = collections.defaultdict(list)
     for raw in raws:
-        w = raw.get("worker")
-        if w:
-            by_worker[w["pid"]].append(w["rss_mb"])
+        if raw.worker:  # None: run in this process
+            by_worker[raw.worker.pid].append(raw.worker.rss_mb)
     print(f"{args.replications} replications of {Path(args.scenario).name} ({args.duration:g} s each) "
           f"in {wall:.0f} s, {len(by_worker)} workers")
     print("| worker | replications | RSS after 1st | 10th | half way | last | max | growth 10th -> last |")

@@ -37,9 +37,9 @@ def main() -> int:
         started = time.perf_counter()
         raw = engine(s)(s, 0)
         wall = time.perf_counter() - started
-        rate = raw["totals"]["arrived"] / wall
+        rate = raw.totals.arrived / wall
         base = base or rate
-        print(f"{size:>8,} {raw['totals']['arrived']:>10,} {wall:>7.2f} {rate:>18,.0f} {rate / base:>6.2f}")
+        print(f"{size:>8,} {raw.totals.arrived:>10,} {wall:>7.2f} {rate:>18,.0f} {rate / base:>6.2f}")
     return 0
 
 

@@ -27,6 +27,7 @@ from scipy.stats import t as student_t
 
 from reporting import fmt
 from sim import runner
+from sim.results import Replication
 from sim.schema import Scenario
 
 from .predict import validated_scenario
@@ -89,14 +90,14 @@ def lab_scenario(base: Scenario, s: dict, replications: int, seed: int = 1) -> S
     return validated_scenario(data)
 
 
-def _figures(raw: dict, t_fail: float) -> dict:
+def _figures(raw: Replication, t_fail: float) -> dict:
     def first(prefix: str):
-        times = [t for t, _, text, _ in raw["events"] if t >= t_fail and text.startswith(prefix)]
+        times = [e.t_s for e in raw.events if e.t_s >= t_fail and e.text.startswith(prefix)]
         return round((min(times) - t_fail) * 1000, 1) if times else None
 
-    done = np.sort(np.asarray(raw["incident"][0], dtype=float))
+    done = np.sort(raw.incident_t_s)
     gap_ms = round(float(np.diff(done).max() * 1000), 1) if done.size > 1 else None
-    lost = sum(w["count"] for w in raw["lost_writes"] if w["t"] >= t_fail)
+    lost = sum(w.count for w in raw.lost_writes if w.t_s >= t_fail)
     out = {key: first(prefix) for _, key, prefix in FIGURES if prefix}
     return out | {"client_downtime_ms": gap_ms, "acknowledged_writes_lost": lost}
 

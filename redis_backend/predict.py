@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from reporting import fmt
 from sim import runner
+from sim.results import plain
 from sim.schema import Scenario
 from sim.errors import UserError
 from sim.streams import empirical_samples
@@ -140,15 +141,15 @@ def validated_scenario(data: dict) -> Scenario:
 def predict(scenario: Scenario) -> dict:
     """The simulator's figures for the replay scenario (means over its replications)."""
     report = runner.run(scenario)
-    m = report["metrics"]
-    redis = next(n for n in report["nodes"].values() if n["kind"] == "redis")
-    return {"throughput_rps": m["throughput_rps"]["mean"],
-            "latency_ms": {k: v["mean"] for k, v in m["latency_ms"].items()},
-            "latency_ms_by_operation": {op: {k: v["mean"] for k, v in q.items()}
-                                        for op, q in m["latency_ms_by_operation"].items()},
-            "redis_utilisation": redis["utilisation"]["mean"],
-            "error_rate": m["error_rate"]["mean"],
-            "replications": report["replications"], "seed": report["seed"]}
+    m = report.metrics
+    redis = next(n for n in report.nodes.values() if n.kind == "redis")
+    return {"throughput_rps": m.throughput_rps["mean"],
+            "latency_ms": {k: v["mean"] for k, v in plain(m.latency_ms).items()},
+            "latency_ms_by_operation": {op: {k: v["mean"] for k, v in plain(q).items()}
+                                        for op, q in m.latency_ms_by_operation.items()},
+            "redis_utilisation": redis.utilisation["mean"],
+            "error_rate": m.error_rate["mean"],
+            "replications": report.replications, "seed": report.seed}
 
 
 ROWS = [("throughput (req/s)", ("throughput_rps",)),

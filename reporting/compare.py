@@ -10,13 +10,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reporting import fmt, incidents  # noqa: E402
-from reporting.figures import (bottleneck, dig, headroom, name, objective_label,  # noqa: E402
-                               objective_target, redis_memory, verdict)
+from reporting.figures import (bottleneck, headroom, objective_label, objective_target,  # noqa: E402
+                               redis_memory, verdict)
 from reporting.plots import DPI, STYLE, plain_log_ticks  # noqa: E402
 from reporting.svg import save  # noqa: E402
+from sim.report import Report  # noqa: E402
 
 
-def _bottleneck(report: dict) -> str:
+def _bottleneck(report: Report) -> str:
     """'app-1/cpu 37.5% busy (+3 alike)': the busiest node, and its twins of a balanced tier."""
     node, util, alike = bottleneck(report)
     if node is None:
@@ -24,51 +25,49 @@ def _bottleneck(report: dict) -> str:
     return f"{node} {fmt.pct(util)} busy" + (f" (+{alike - 1} alike)" if alike > 1 else "")
 
 
-def _verdict(report: dict, key: str) -> str:
-    obj = dig(report, "objectives", key)
+def _verdict(report: Report, key: str) -> str:
+    obj = report.objectives.get(key)  # scenarios may set different objectives
     return fmt.DASH if obj is None else f"{verdict(obj)} ({objective_target(key, obj)})"
 
 
-def tables(reports: list[dict], code: bool = True) -> list[tuple[str, list[str], list[list[str]]]]:
+def tables(reports: list[Report], code: bool = True) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of each table: one row per scenario (one per failure and scenario for
     the failure matrices), so that a table is as wide with six scenarios as with two. `code`
     puts names in backticks (markdown)."""
     def label(r):
-        return f"`{name(r)}`" if code else name(r)
+        return f"`{r.name}`" if code else r.name
 
     def lat(r, key):
-        return fmt.figure(dig(r, "metrics", "latency_ms", key))
+        return fmt.figure(getattr(r.metrics.latency_ms, key))
     out = [("Cost and latency", ["Scenario", "Architecture", "Cost per month", "p50 (ms)", "p99 (ms)",
                                  "p99.9 (ms)"],
-            [[label(r), dig(r, "scenario", "architecture", default=fmt.DASH),
-              fmt.money(dig(r, "cost", "total_usd_per_month")), lat(r, "p50"), lat(r, "p99"),
-              lat(r, "p999")] for r in reports]),
+            [[label(r), r.scenario.architecture, fmt.money(r.cost.total_usd_per_month),
+              lat(r, "p50"), lat(r, "p99"), lat(r, "p999")] for r in reports]),
            ("Load and capacity", ["Scenario", "Throughput (req/s)", "Error rate",
                                   "Headroom to saturation", "Bottleneck (busiest node)"],
-            [[label(r), fmt.figure(dig(r, "metrics", "throughput_rps")),
-              fmt.pct_figure(dig(r, "metrics", "error_rate")), headroom(r, with_bottleneck=False),
-              _bottleneck(r)] for r in reports]),
+            [[label(r), fmt.figure(r.metrics.throughput_rps), fmt.pct_figure(r.metrics.error_rate),
+              headroom(r, with_bottleneck=False), _bottleneck(r)] for r in reports]),
            ("Redis memory", ["Scenario", "Redis memory (95% CI)"],
             [[label(r), redis_memory(r)] for r in reports])]
-    keys = list(dict.fromkeys(k for r in reports for k in (r.get("objectives") or {})))
+    keys = list(dict.fromkeys(k for r in reports for k in r.objectives))
     if keys:
         out.append(("Objectives", ["Scenario"] + [objective_label(k) for k in keys],
                     [[label(r)] + [_verdict(r, k) for k in keys] for r in reports]))
     return out + _matrix_tables(reports, label)
 
 
-def _matrix_tables(reports: list[dict], label) -> list[tuple[str, list[str], list[list[str]]]]:
+def _matrix_tables(reports: list[Report], label) -> list[tuple[str, list[str], list[list[str]]]]:
     """The failure matrices: a row per failure and scenario, failures joined by name."""
-    names = list(dict.fromkeys(f["name"] for r in reports for f in r.get("failures") or []))
+    names = list(dict.fromkeys(f.name for r in reports for f in r.failures))
     out = []
     for title, figures, with_verdict in (("Failure matrices: timing", MATRIX_TIMING, True),
                                          ("Failure matrices: impact", MATRIX_IMPACT, False)):
         rows = []
         for failure in names:
             for r in reports:
-                e = next((f for f in r.get("failures") or [] if f["name"] == failure), None)
+                e = next((f for f in r.failures if f.name == failure), None)  # not in every scenario
                 cells = incidents.cells(e, figures) if e else [fmt.DASH] * len(figures)
-                verdict_ = [(e or {}).get("verdict", fmt.DASH)] if with_verdict else []
+                verdict_ = [e.verdict if e else fmt.DASH] if with_verdict else []
                 rows.append([failure, label(r)] + cells + verdict_)
         header = ["Failure", "Scenario"] + [text for _, text, _ in figures]
         out.append((title, header + (["Verdict"] if with_verdict else []), rows))
@@ -80,19 +79,19 @@ MATRIX_IMPACT = tuple(f for f in incidents.IMPACT if f[0] in ("failed_requests",
                                                               "cost_usd"))
 
 
-def render(reports: list[dict]) -> str:
+def render(reports: list[Report]) -> str:
     """Markdown: the tables, then what each scenario is."""
     parts = ["# Scenario comparison", "Means over replications with their 95% confidence intervals "
              "(Student t); headroom to\nsaturation = 1 / the highest node utilisation."]
     parts += [f"## {title}\n\n" + fmt.table(header, rows) for title, header, rows in tables(reports)]
     parts.append("## Scenarios\n\n" + "\n".join(
-        f"- `{name(r)}`: {dig(r, 'scenario', 'description', default='') or fmt.DASH} "
-        f"(seed {r.get('seed', '?')}, {r.get('replications', '?')} replications)" for r in reports))
+        f"- `{r.name}`: {r.scenario.description or fmt.DASH} "
+        f"(seed {r.seed}, {r.replications} replications)" for r in reports))
     parts.append("![Cost, p99 latency and headroom by scenario](compare.png)")
     return "\n\n".join(parts) + "\n"
 
 
-def render_plain(reports: list[dict]) -> str:
+def render_plain(reports: list[Report]) -> str:
     """The same tables for the terminal: aligned plain text, no markdown."""
     return "\n\n".join(f"{title}\n" + fmt.table(header, rows, style="plain")
                          for title, header, rows in tables(reports, code=False))
@@ -103,7 +102,7 @@ def _bounds(fig: dict | None) -> tuple[float, float, float]:
     mean = fmt.mean(fig)
     if mean is None or not np.isfinite(mean):
         return np.nan, 0.0, 0.0
-    lo, hi = ((fig or {}).get("ci95") or [None, None])[:2]
+    lo, hi = fig["ci95"]
     lo = mean if lo is None else lo
     hi = mean if hi is None else hi
     return mean, max(0.0, mean - lo), max(0.0, hi - mean)
@@ -145,25 +144,24 @@ def _reference_line(ax, x: float, text: str):
                     bbox={"fc": "white", "ec": "none", "alpha": 0.8, "pad": 1})
 
 
-def write_chart(reports: list[dict], out_dir: Path, svgs: dict | None = None) -> Path:
+def write_chart(reports: list[Report], out_dir: Path, svgs: dict | None = None) -> Path:
     """compare.png: cost per month, p99 latency with its 95% CI, headroom; one bar per scenario.
     With `svgs`, also puts the chart there as inline SVG (for compare.html)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    labels = [name(r) for r in reports]
+    labels = [r.name for r in reports]
     with plt.rc_context(STYLE):
         # a row per scenario: as wide for six scenarios as for two, taller by a bar each
         fig, axes = plt.subplots(1, 3, figsize=(11.0, 1.6 + 0.42 * len(reports)), sharey=True)
-        costs = [dig(r, "metrics", "cost_usd_per_month") or
-                 {"mean": dig(r, "cost", "total_usd_per_month")} for r in reports]
-        _panel(axes[0], labels, costs, "Cost per month", "USD per month", fmt.money, "tab:blue")
-        _panel(axes[1], labels, [dig(r, "metrics", "latency_ms", "p99") for r in reports],
+        _panel(axes[0], labels, [r.metrics.cost_usd_per_month for r in reports], "Cost per month",
+               "USD per month", fmt.money, "tab:blue")
+        _panel(axes[1], labels, [r.metrics.latency_ms.p99 for r in reports],
                "p99 latency, end to end (95% CI)", "ms", lambda v: f"{fmt.num(v)} ms", "tab:red")
-        targets = {dig(r, "objectives", "p99_latency_ms", "target") for r in reports}
-        if len(targets) == 1 and None not in targets:
+        targets = {r.objectives["p99_latency_ms"].target for r in reports}
+        if len(targets) == 1:
             target = targets.pop()
             _reference_line(axes[1], target, f"objective {fmt.count(target)} ms")
-        _panel(axes[2], labels, [dig(r, "metrics", "headroom_x") for r in reports],
+        _panel(axes[2], labels, [r.metrics.headroom_x for r in reports],
                "Headroom to saturation", "× current load", fmt.times, "tab:green")
         _reference_line(axes[2], 1.0, "1× = saturated")
         fig.tight_layout()

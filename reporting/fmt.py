@@ -47,10 +47,11 @@ def figure(fig: dict | None, unit: str = "", scale: float = 1.0, sig: int = SIG,
     The bounds take the mean's decimal places; a zero-width interval (the same value in every
     replication) and a missing one (a single replication) show the mean alone.
     """
-    mean = (fig or {}).get("mean")
+    if fig is None:
+        return DASH
+    mean, (lo, hi) = fig["mean"], fig["ci95"]
     if _missing(mean):
         return DASH
-    lo, hi = ((fig or {}).get("ci95") or [None, None])[:2]
     fmt = fmt or num
     mean = float(mean) * scale
     places = None if not math.isfinite(mean) or (mean != 0 and abs(mean) < TINY) else _places(
@@ -76,11 +77,11 @@ DURATION_UNITS = (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6))
 def duration(fig: dict | float | None, unit: str = "s", sig: int = SIG) -> str:
     """A time (a figure or a number, in `unit`, s or ms) in the unit its mean and interval read best
     in: '4.13 ms (2.27–6.00)' rather than '0.00413 s', '6.66 s' rather than '6,662 ms'."""
-    fig = fig if isinstance(fig, dict) or fig is None else {"mean": fig}
+    fig = fig if isinstance(fig, dict) or fig is None else {"mean": fig, "ci95": [None, None]}
     value = mean(fig)
     if _missing(value):
         return DASH
-    bounds = [abs(float(b)) for b in (fig.get("ci95") or []) if not _missing(b)]
+    bounds = [abs(float(b)) for b in fig["ci95"] if not _missing(b)]
     seconds = max([abs(float(value))] + bounds) * dict(DURATION_UNITS)[unit] or 1.0  # 0 reads "0 s"
     name, size = next(((n, f) for n, f in DURATION_UNITS if seconds >= f * 0.9995),
                       DURATION_UNITS[-1])
@@ -126,8 +127,8 @@ def times(x: Any, sig: int = SIG, places: int | None = None) -> str:
 
 
 def mean(fig: dict | None) -> Any:
-    """The mean of a {"mean", "ci95"} figure, or None."""
-    return (fig or {}).get("mean") if isinstance(fig, dict) else fig
+    """The mean of a {"mean", "ci95"} figure (None: no figure)."""
+    return fig["mean"] if isinstance(fig, dict) else fig
 
 
 _NUMERIC = re.compile(r"^(\*\*)?[-−+<>≤≥$]?\s?[\d.,]+|^[∞–]|^$")

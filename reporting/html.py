@@ -16,7 +16,8 @@ import jinja2
 import markdown as markdown_lib
 
 from reporting import fmt, incidents
-from reporting.figures import name, objective_label, objective_target, objective_value
+from reporting.figures import objective_label, objective_target, objective_value
+from sim.report import Report
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("reporting", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -77,20 +78,18 @@ def _section(title: str, text: str, svgs: dict[str, str], folded: bool) -> dict:
             "html": md_to_html(text, svgs), "folded": folded}
 
 
-def verdicts(report: dict) -> dict[str, list[dict]]:
+def verdicts(report: Report) -> dict[str, list[dict]]:
     """The page's first table: each objective and each failure with its verdict."""
-    objectives = [{"what": f"{objective_label(k)} {objective_target(k, o)}",
-                   "value": objective_value(k, o) + (f" ({o['reason']})" if o.get("reason") else ""),
-                   "verdict": o.get("verdict") or fmt.DASH}
-                  for k, o in (report.get("objectives") or {}).items()]
-    st = report.get("stability")
-    if st:  # first: a run that is not steady judges nothing
-        objectives.insert(0, {"what": "steady state", "verdict": "holds" if st["steady"] else "fails",
-                              "value": "; ".join(st["reasons"]) or f"offered {fmt.num(st['offered_rps'])} req/s"})
-    failures = [{"what": f["name"], "verdict": f.get("verdict") or fmt.DASH,
-                 "why": "; ".join(incidents.judged(f, c) for c in f.get("checks", [])
-                                  if c["verdict"] != "holds")}
-                for f in report.get("failures") or []]
+    st = report.stability  # first: a run that is not steady judges nothing
+    objectives = [{"what": "steady state", "verdict": "holds" if st.steady else "fails",
+                   "value": "; ".join(st.reasons) or f"offered {fmt.num(st.offered_rps)} req/s"}]
+    objectives += [{"what": f"{objective_label(k)} {objective_target(k, o)}",
+                    "value": objective_value(k, o) + (f" ({o.reason})" if o.reason else ""),
+                    "verdict": o.verdict}
+                   for k, o in report.objectives.items()]
+    failures = [{"what": f.name, "verdict": f.verdict,
+                 "why": "; ".join(incidents.judged(f, c) for c in f.checks if c.verdict != "holds")}
+                for f in report.failures]
     return {"objectives": objectives, "failures": failures}
 
 
@@ -99,14 +98,14 @@ def embedded_json(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
 
 
-def render(report: dict, md_text: str, svgs: dict[str, str], data: Any) -> str:
+def render(report: Report, md_text: str, svgs: dict[str, str], data: Any) -> str:
     """report.html of a run: report.md's sections reordered, plots inline, `data` (the
     JSON-ready report, as in report.json) embedded."""
     head, found = sections(md_text)
     body = [_section(t, found[t], svgs, t in FOLDED) for t in _ordered(found)]
-    scenario = json.dumps(report.get("scenario") or {}, indent=2, allow_nan=False, default=str)
+    scenario = json.dumps(data["scenario"], indent=2, allow_nan=False)
     return _ENV.get_template("report.html.j2").render(
-        title=f"sessionsim: {name(report)}", head=md_to_html(head, svgs), verdicts=verdicts(report),
+        title=f"sessionsim: {report.name}", head=md_to_html(head, svgs), verdicts=verdicts(report),
         sections=body, scenario=scenario, data=embedded_json(data))
 
 

@@ -36,16 +36,15 @@ def _block(values: list, block: int) -> list:
 
 
 def bounded(report: dict) -> dict:
-    """The report with its series bounded (a shallow copy; the report itself is untouched)."""
-    return report | {"series": bounded_series(report["series"])} if report.get("series") else report
+    """The report's data (Report.to_dict) with its series bounded (a shallow copy; the report
+    itself is untouched)."""
+    return report | {"series": bounded_series(report["series"])}
 
 
-def bounded_series(series: dict | None) -> dict | None:
-    """The report's `series` with at most MAX_SERIES_POINTS points each: block means, their
-    step in `step_s` (1 s unless averaged) and `latency_step_s`."""
-    if not series:
-        return series
-    longest = len(series.get("arrivals_rps") or [])
+def bounded_series(series: dict) -> dict:
+    """The report's `series` (sim.results.Series) with at most MAX_SERIES_POINTS points each:
+    block means, their step in `step_s` (1 s unless averaged) and `latency_step_s`."""
+    longest = len(series["arrivals_rps"])
     block = -(-longest // MAX_SERIES_POINTS)
     if block <= 1:
         return series
@@ -56,10 +55,10 @@ def bounded_series(series: dict | None) -> dict | None:
         if isinstance(value, list) and len(value) > MAX_SERIES_POINTS:
             return _block(value, block)
         return value
-    latency = series.get("latency_ms_p50_p95_p99") or []
+    latency = series["latency_ms_p50_p95_p99"]
     out = shrink({k: v for k, v in series.items() if k != "latency_ms_p50_p95_p99"})
-    out["step_s"] = float(block) * series.get("step_s", 1.0)
-    lat_step = series.get("latency_step_s") or 1.0
+    out["step_s"] = float(block) * series["step_s"]
+    lat_step = series["latency_step_s"]
     lat_block = -(-len(latency) // MAX_SERIES_POINTS)
     if lat_block > 1:
         latency, lat_step = _block(latency, lat_block), lat_step * lat_block

@@ -12,8 +12,9 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from reporting import fmt  # noqa: E402
-from reporting.figures import dig, name, window  # noqa: E402
+from reporting.figures import window  # noqa: E402
 from reporting.svg import save  # noqa: E402
+from sim.report import Report  # noqa: E402
 
 MAX_POINTS = 1000  # longer series are averaged in blocks: a day has 86,400 seconds
 DPI = 110
@@ -21,7 +22,7 @@ STYLE = {"axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
          "axes.spines.right": False, "font.size": 9, "axes.titlesize": 10}
 
 
-def write_plots(report: dict, out_dir: Path, svgs: dict | None = None) -> list[Path]:
+def write_plots(report: Report, out_dir: Path, svgs: dict | None = None) -> list[Path]:
     """Writes the plots the report has data for; returns their paths. With `svgs`, also puts each
     plot there as inline SVG, by file name (for report.html)."""
     out_dir = Path(out_dir)
@@ -47,8 +48,6 @@ def plain_log_ticks(axis):
 
 
 def _array(values) -> np.ndarray:
-    if values is None:
-        return np.array([], dtype=float)
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
@@ -83,59 +82,52 @@ def _shade_warmup(ax, warmup_s: float | None, unit: float, label: bool = True):
                    label="warm-up (not measured)" if label else None)
 
 
-def _mark_failures(ax, report: dict, unit: float, label: bool = True):
+def _mark_failures(ax, report: Report, unit: float, label: bool = True):
     """The scenario's injected failures: a red dashed line at each, dotted at its repair (none
     on a failure matrix's healthy baseline, the run these plots draw)."""
-    if report.get("healthy_baseline"):
+    if report.healthy_baseline:
         return
-    for f in dig(report, "scenario", "failures", default=[]):
-        if f.get("at_s") is None:
-            continue
-        ax.axvline(f["at_s"] / unit, color="tab:red", ls="--", lw=1, alpha=0.8)
-        if f.get("repair_after_s"):
-            ax.axvline((f["at_s"] + f["repair_after_s"]) / unit, color="tab:red", ls=":", lw=1)
+    for f in report.scenario.failures:
+        ax.axvline(f.at_s / unit, color="tab:red", ls="--", lw=1, alpha=0.8)
+        if f.repair_after_s:
+            ax.axvline((f.at_s + f.repair_after_s) / unit, color="tab:red", ls=":", lw=1)
         if label:
-            ax.annotate(f" {f.get('name') or f.get('component', '')}", (f["at_s"] / unit, 1.0),
+            ax.annotate(f" {f.name}", (f.at_s / unit, 1.0),
                         xycoords=("data", "axes fraction"), va="top", ha="left", fontsize=7,
                         color="tab:red", rotation=90,
                         bbox={"fc": "white", "ec": "none", "alpha": 0.7, "pad": 1})
 
 
-def timeline(report: dict):
-    series = report.get("series") or {}
-    if not series.get("arrivals_rps"):
-        return None
+def timeline(report: Report):
+    series = report.series
     duration, warmup = window(report)
-    unit, uname = _time_unit(duration or len(series["arrivals_rps"]))
+    unit, uname = _time_unit(duration)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.2), sharex=True,
                                       gridspec_kw={"height_ratios": [1, 1]})
     for key, label, color, lw in (("arrivals_rps", "arrivals", "tab:blue", 3.5),
                                   ("completions_rps", "completions", "tab:green", 1.3),
                                   ("failures_rps", "failures", "tab:red", 1.3)):
-        t, y = _binned(series.get("step_s", 1.0), series.get(key), duration)
+        t, y = _binned(series.step_s, getattr(series, key), duration)
         if len(y):
             none = " (none)" if not np.nansum(y) else ""
             top.plot(t / unit, y, label=label + none, color=color, lw=lw,
                      alpha=0.45 if lw > 2 else 1.0)
     top.set_ylabel("requests per second")
     top.set_ylim(bottom=0)
-    top.set_title(f"Scenario {name(report)}: throughput (mean over {report.get('replications', '?')} "
-                  "replications)")
+    top.set_title(f"Scenario {report.name}: throughput (mean over {report.replications} replications)")
     _shade_warmup(top, warmup, unit)
     _mark_failures(top, report, unit)
     top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     _latency_panel(bottom, report, duration, warmup, unit)
     bottom.set_xlabel(f"simulated time ({uname})")
-    bottom.set_xlim(0, (duration or bottom.get_xlim()[1] * unit) / unit)
+    bottom.set_xlim(0, duration / unit)
     fig.tight_layout()
     return fig
 
 
-def _latency_panel(ax, report: dict, duration, warmup, unit: float):
-    series = report.get("series") or {}
-    rows = series.get("latency_ms_p50_p95_p99") or []
-    step = series.get("latency_step_s") or 1.0
-    q = np.array([[np.nan if v is None else v for v in (r or [None] * 3)] for r in rows], dtype=float)
+def _latency_panel(ax, report: Report, duration, warmup, unit: float):
+    rows, step = report.series.latency_ms_p50_p95_p99, report.series.latency_step_s
+    q = np.array([[np.nan if v is None else v for v in r] for r in rows], dtype=float)
     if q.size:
         for i, (label, color) in enumerate((("p50", "tab:blue"), ("p95", "tab:orange"),
                                             ("p99", "tab:red"))):
@@ -157,32 +149,28 @@ def _latency_panel(ax, report: dict, duration, warmup, unit: float):
                  "(mean over replications)")
 
 
-def _node_groups(report: dict) -> dict[str, list[tuple[str, np.ndarray]]]:
+def _node_groups(report: Report) -> dict[str, list[tuple[str, np.ndarray]]]:
     """Per-second utilisation by node kind, nodes idle throughout left out."""
-    nodes = dig(report, "series", "nodes", default={})
-    kinds = report.get("nodes") or {}
     groups: dict[str, list] = {}
-    for node, s in nodes.items():
-        y = _array(s.get("utilisation"))
+    for node, s in report.series.nodes.items():
+        y = _array(s.utilisation)
         if y.size and np.nanmax(np.nan_to_num(y, nan=0.0)) > 0:
-            kind = dig(kinds, node, "kind", default=node.split("-")[0])
-            groups.setdefault(kind, []).append((node, y))
+            groups.setdefault(report.nodes[node].kind, []).append((node, y))
     return groups
 
 
-def _node_label(report: dict, node: str) -> str:
-    role, kind = dig(report, "nodes", node, "role"), dig(report, "nodes", node, "kind")
-    return node if not role or role == kind else f"{node} ({role})"
+def _node_label(report: Report, node: str) -> str:
+    role, kind = report.nodes[node].role, report.nodes[node].kind
+    return node if role == kind else f"{node} ({role})"
 
 
-def utilisation(report: dict):
+def utilisation(report: Report):
     groups = _node_groups(report)
     if not groups:
         return None
     duration, warmup = window(report)
-    step = dig(report, "series", "step_s", default=1.0)
-    longest = max(len(y) for g in groups.values() for _, y in g) * step
-    unit, uname = _time_unit(duration or longest)
+    step = report.series.step_s
+    unit, uname = _time_unit(duration)
     fig, axes = plt.subplots(len(groups), 1, figsize=(9.5, 1.0 + 1.7 * len(groups)),
                              sharex=True, squeeze=False)
     for ax, (kind, members) in zip(axes[:, 0], groups.items()):
@@ -199,25 +187,25 @@ def utilisation(report: dict):
         ax.set_title(kind.replace("_", " "), loc="left", fontsize=9, fontweight="bold")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5, frameon=False,
                   ncol=1 if len(members) <= 8 else 2)
-    axes[0, 0].set_xlim(0, (duration or longest) / unit)
+    axes[0, 0].set_xlim(0, duration / unit)
     axes[-1, 0].set_xlabel(f"simulated time ({uname})")
     note = "; shaded: warm-up" if warmup else ""
-    fig.suptitle(f"Scenario {name(report)}: utilisation per node, busy servers / servers "
+    fig.suptitle(f"Scenario {report.name}: utilisation per node, busy servers / servers "
                  f"(mean over replications; idle nodes left out{note})", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def cost_lines(report: dict) -> list[tuple[str, float, bool]]:
+def cost_lines(report: Report) -> list[tuple[str, float, bool]]:
     """(label, USD per month, is a fixed line) for every cost line, the largest first."""
-    cost = report.get("cost") or {}
-    lines = [(f"{k} × {fmt.count(v.get('count'))}", float(v.get("usd_per_month") or 0), False)
-             for k, v in (cost.get("nodes") or {}).items()]
-    lines += [(k, float(v or 0), True) for k, v in (cost.get("fixed_usd_per_month") or {}).items()]
+    cost = report.cost
+    lines = [(f"{k} × {fmt.count(v.count)}", float(v.usd_per_month), False)
+             for k, v in cost.nodes.items()]
+    lines += [(k, float(v), True) for k, v in cost.fixed_usd_per_month.items()]
     return sorted(lines, key=lambda line: -line[1])
 
 
-def cost(report: dict):
+def cost(report: Report):
     lines = cost_lines(report)
     if not lines:
         return None
@@ -230,10 +218,8 @@ def cost(report: dict):
     ax.set_xlim(0, max(values) * 1.15 or 1)
     ax.set_xlabel("USD per month")
     ax.grid(axis="y", visible=False)
-    total = dig(report, "cost", "total_usd_per_month")
-    source = dig(report, "cost", "price_file", default="?")
-    ax.set_title(f"Scenario {name(report)}: cost {fmt.money(total)} per month "
-                 f"(prices: {source})")
+    ax.set_title(f"Scenario {report.name}: cost {fmt.money(report.cost.total_usd_per_month)} "
+                 f"per month (prices: {report.cost.price_file})")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("tab:blue", "tab:gray")]
     ax.legend(handles, ["nodes (count × unit price)", "fixed"], loc="lower right", fontsize=8)
     fig.tight_layout()

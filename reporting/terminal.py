@@ -2,37 +2,37 @@
 from __future__ import annotations
 
 from reporting import fmt, incidents, stability
-from reporting.figures import (cost_figure, dig, headroom, latency, name, objective_label,
-                               objective_target, objective_value, verdict)
+from reporting.figures import (cost_figure, headroom, latency, objective_label, objective_target,
+                               objective_value, verdict)
+from sim.failure_entry import FailureEntry
+from sim.report import Report
 
 
-def summary(report: dict) -> str:
-    m = report.get("metrics") or {}
-    rows = [["offered load", fmt.figure(m.get("offered_rps"), unit="req/s")],
-            ["throughput", fmt.figure(m.get("throughput_rps"), unit="req/s")],
+def summary(report: Report) -> str:
+    m = report.metrics
+    rows = [["offered load", fmt.figure(m.offered_rps, unit="req/s")],
+            ["throughput", fmt.figure(m.throughput_rps, unit="req/s")],
             ["p50", latency(report, "p50")],
             ["p99", latency(report, "p99")],
             ["p99.9", latency(report, "p999")],
-            ["error rate", fmt.pct_figure(m.get("error_rate"))],
+            ["error rate", fmt.pct_figure(m.error_rate)],
             ["headroom", headroom(report)],
             ["cost", cost_figure(report)]]
-    for key, obj in (report.get("objectives") or {}).items():
+    for key, obj in report.objectives.items():
         rows.append([f"{objective_label(key)} {objective_target(key, obj)}",
                      f"{verdict(obj, markdown=False).upper()}: {objective_value(key, obj)}"])
-    scenario = report.get("scenario") or {}
-    title = (f"{name(report)}: {scenario.get('architecture', '?')}, "
-             f"{report.get('replications', '?')} replications, seed {report.get('seed', '?')}")
+    title = (f"{report.name}: {report.scenario.architecture}, {report.replications} replications, "
+             f"seed {report.seed}")
     baseline = "headline and objectives: the healthy baseline (no failure)" \
-        if report.get("healthy_baseline") else ""
+        if report.healthy_baseline else ""
     text = "\n".join(t for t in (title, stability.line(report), baseline) if t)
     text += "\n" + fmt.table(["figure", "mean (95% CI)"], rows, align="ll", style="plain")
-    if report.get("failures"):
-        text += "\n\n" + _failures(report["failures"])
-    failed = sum(fmt.mean(f) or 0 for f in (report.get("failure_reasons") or {}).values())
-    if failed:
-        reasons = ", ".join(f"{k} {fmt.num(fmt.mean(v))}"
-                            for k, v in dig(report, "failure_reasons", default={}).items())
-        text += f"\nfailures per replication by reason: {reasons}"
+    if report.failures:
+        text += "\n\n" + _failures(report.failures)
+    reasons = report.failure_reasons
+    if sum(f["mean"] for f in reasons.values()):
+        text += "\nfailures per replication by reason: " + ", ".join(
+            f"{k} {fmt.num(v['mean'])}" for k, v in reasons.items())
     return text
 
 
@@ -41,14 +41,14 @@ TERMINAL_IMPACT = tuple(f for f in incidents.IMPACT
                         if f[0] in ("failed_requests", "lost_writes", "p99_during_ms", "cost_usd"))
 
 
-def _failures(failures: list[dict]) -> str:
+def _failures(failures: list[FailureEntry]) -> str:
     """The failure matrix in two tables of 120 columns at most (report.md has all the figures,
     with the claims)."""
     timing = fmt.table(["Failure"] + [label for _, label, _ in TERMINAL_TIMING] + ["Verdict"],
-                       [[f["name"]] + incidents.cells(f, TERMINAL_TIMING) + [f.get("verdict", fmt.DASH)]
+                       [[f.name] + incidents.cells(f, TERMINAL_TIMING) + [f.verdict]
                         for f in failures], style="plain")
     impact = fmt.table(["Failure"] + [incidents.header(label, unit)
                                       for _, label, unit in TERMINAL_IMPACT],
-                       [[f["name"]] + incidents.cells(f, TERMINAL_IMPACT) for f in failures],
+                       [[f.name] + incidents.cells(f, TERMINAL_IMPACT) for f in failures],
                        style="plain")
     return timing + "\n\n" + impact

@@ -7,12 +7,14 @@ import math
 import os
 import shutil
 import tempfile
+from dataclasses import is_dataclass
 from pathlib import Path
 from typing import Any
 
 from reporting import compare, html, incidents, jsontext, markdown, plots
-from reporting.figures import name
 from sim.errors import UserError
+from sim.report import Report
+from sim.results import plain
 
 REPORT_JSON = "report.json"
 
@@ -28,6 +30,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
+    if is_dataclass(value) or hasattr(value, "model_dump_json"):  # a typed record, the scenario
+        return jsonable(plain(value))
     if hasattr(value, "tolist"):  # numpy array or scalar
         return jsonable(value.tolist())
     if isinstance(value, float):
@@ -41,7 +45,7 @@ FILE_MODE, DIR_MODE = 0o644, 0o755
 MARKER = ".sessionsim"  # in every directory the tool writes: {"tool": "sessionsim", "kind", "name"}
 
 
-def _write_text(path: Path, text: str):
+def write_text(path: Path, text: str):
     """Writes through a temporary file so an interrupted run never leaves half a file; the file
     is mode 0644 like any other (mkstemp's are 0600)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -56,7 +60,7 @@ def _write_text(path: Path, text: str):
 
 
 def dump_json(path: Path, data: Any):
-    _write_text(path, jsontext.dumps(jsonable(data)))
+    write_text(path, jsontext.dumps(jsonable(data)))
 
 
 def write_file(path: Path, text: str, force: bool = False, what: str = "file"):
@@ -70,7 +74,7 @@ def write_file(path: Path, text: str, force: bool = False, what: str = "file"):
     if not path.parent.is_dir():
         raise OutputError(f"cannot write {what} {path}: no directory {path.parent}")
     try:
-        _write_text(path, text)
+        write_text(path, text)
     except OSError as exc:
         raise OutputError(f"cannot write {what} {path}: {exc.strerror}") from None
 
@@ -197,63 +201,62 @@ def check_out_dir(out_dir: Path, scenario: str, force: bool = False):
         pass
 
 
-def _write_report_files(report: dict, out_dir: Path) -> list[str]:
+def _write_report_files(report: Report, out_dir: Path) -> list[str]:
     """report.json (its long series bounded), report.md, report.html and the plots (inline in
     the HTML as SVG)."""
     svgs: dict[str, str] = {}
     written = plots.write_plots(report, out_dir, svgs)
     timelines = incidents.write_plots(report, out_dir, svgs)
-    data = jsonable(jsontext.bounded(report))
+    data = jsonable(jsontext.bounded(report.to_dict()))
     dump_json(out_dir / REPORT_JSON, data)
     text = markdown.render(report, plots=[p.name for p in written])
-    _write_text(out_dir / "report.md", text)
-    _write_text(out_dir / "report.html", html.render(report, text, svgs, data))
+    write_text(out_dir / "report.md", text)
+    write_text(out_dir / "report.html", html.render(report, text, svgs, data))
     return [REPORT_JSON, "report.md", "report.html"] + [p.name for p in written + timelines]
 
 
-def write_report(report: dict, out_dir: Path, force: bool = False, claim: Claim | None = None) -> list[Path]:
+def write_report(report: Report, out_dir: Path, force: bool = False, claim: Claim | None = None) -> list[Path]:
     """Writes report.json, report.md and the plots into out_dir; returns the paths written.
 
     Replaces a previous report of the same scenario as a whole (a refresh); raises OutputError
     when out_dir holds anything else, unless force. With `claim` (taken before the run), writes
     through it."""
     if claim is None:
-        with Claim(out_dir, "report", name(report), force) as held:
+        with Claim(out_dir, "report", report.name, force) as held:
             return write_report(report, out_dir, claim=held)
     names = _write_report_files(report, claim.tmp)
     out = claim.commit()
     return [out / n for n in names]
 
 
-def write_comparison(reports: list[dict], out_dir: Path, force: bool = False,
+def write_comparison(reports: list[Report], out_dir: Path, force: bool = False,
                      claim: Claim | None = None, subdirs: list[str] | None = None) -> list[Path]:
     """Writes compare.md, compare.html, compare.png and compare.json (the scenarios' headline
     metrics), and with `subdirs` each scenario's report in its own subdirectory, which
     compare.html links."""
     if claim is None:
-        names = "-vs-".join(name(r) for r in reports)
+        names = "-vs-".join(r.name for r in reports)
         with Claim(out_dir, "comparison", names, force) as held:
             return write_comparison(reports, out_dir, claim=held, subdirs=subdirs)
     tmp = claim.tmp
     for report, sub in zip(reports, subdirs or []):
         (tmp / sub).mkdir()
         _write_report_files(report, tmp / sub)
-        dump_json(tmp / sub / MARKER, {"tool": "sessionsim", "kind": "report", "name": name(report)})
+        dump_json(tmp / sub / MARKER, {"tool": "sessionsim", "kind": "report", "name": report.name})
     svgs: dict[str, str] = {}
     chart = compare.write_chart(reports, tmp, svgs)
     text = compare.render(reports)
-    _write_text(tmp / "compare.md", text)
-    summary = [{"scenario": name(r), "architecture": (r.get("scenario") or {}).get("architecture"),
-                "seed": r.get("seed"), "replications": r.get("replications"),
-                "metrics": {k: v for k, v in (r.get("metrics") or {}).items()
-                            if k != "latency_ms_by_operation"},
-                "objectives": r.get("objectives"), "cost": r.get("cost"),
-                "failures": [{k: v for k, v in f.items() if k != "timeline"}
-                             for f in r.get("failures") or []]} for r in reports]
+    write_text(tmp / "compare.md", text)
+    summary = [{"scenario": r.name, "architecture": r.scenario.architecture, "seed": r.seed,
+                "replications": r.replications,
+                "metrics": {k: v for k, v in plain(r.metrics).items() if k != "latency_ms_by_operation"},
+                "objectives": r.objectives, "cost": r.cost,
+                "failures": [{k: v for k, v in plain(f).items() if k != "timeline"} for f in r.failures]}
+               for r in reports]
     dump_json(tmp / "compare.json", {"scenarios": summary})
     links = [f"{sub}/report.html" for sub in subdirs or []]
-    _write_text(tmp / "compare.html",
-                html.render_comparison(text, svgs, jsonable({"scenarios": summary}), links))
+    write_text(tmp / "compare.html",
+               html.render_comparison(text, svgs, jsonable({"scenarios": summary}), links))
     out = claim.commit()
     return [out / "compare.md", out / "compare.html", out / chart.name, out / "compare.json"]
 
@@ -265,11 +268,11 @@ def write_study(claim: Claim, kind: str, data: dict, text: str, plot=None, title
     tmp = claim.tmp
     data = jsonable(data)
     dump_json(tmp / f"{kind}.json", data)
-    _write_text(tmp / f"{kind}.md", text)
+    write_text(tmp / f"{kind}.md", text)
     svgs: dict[str, str] = {}
     png = plot(tmp, svgs) if plot else None
     page = text + "".join(f"\n\n![{kind}]({name})" for name in svgs if f"]({name})" not in text)
-    _write_text(tmp / f"{kind}.html", html.render_page(title or f"sessionsim: {kind}", page, data, svgs))
+    write_text(tmp / f"{kind}.html", html.render_page(title or f"sessionsim: {kind}", page, data, svgs))
     out = claim.commit()
     names = [f"{kind}.json", f"{kind}.md", f"{kind}.html"] + ([png.name] if png else [])
     return [out / name for name in names]

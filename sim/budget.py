@@ -2,7 +2,7 @@
 from the scenario alone; a run above the limits is refused with one line saying what to change,
 unless the user says --yes.
 
-The figures are estimates, on the safe side, from the benchmark (README, "Two engines"): the
+The figures are estimates, on the safe side, from the benchmark (BENCHMARKS.md, the engines): the
 fast engine simulates about 2.5 M requests per wall second on one core (1 M assumed here), the
 reference engine about 6,600 (5,000 assumed); the control plane (health checks, Sentinel PINGs,
 VRRP adverts, alerts) costs about 20 us of SimPy per event; a worker process holds about 300 MB

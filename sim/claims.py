@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from sim.failure_entry import Check, FailureEntry, Part
 from sim.scenario import resolved
 from sim.schema import Scenario
 from sim.stats import judge
@@ -100,21 +101,20 @@ def _combined(verdicts: list[str]) -> str:
     return "holds"
 
 
-def _impact(entry: dict, word: str, meanings: dict, scenario: Scenario) -> dict:
-    meaning = meanings.get(word)
-    check = {"figure": "impact", "claimed": word}
+def _impact(entry: FailureEntry, word: str, meanings: dict, scenario: Scenario) -> Check:
+    meaning = meanings.get(word)  # a word the claims file may leave undefined
     if meaning is None:
-        return check | {"verdict": "not judged", "means": "the claims file does not define this word"}
+        return Check("impact", word, "not judged", means="the claims file does not define this word")
     if "not_judged" in meaning:
-        return check | {"verdict": "not judged", "means": meaning["not_judged"]}
-    parts = [{"figure": c["figure"], "op": c["op"], "value": _threshold(c["value"], scenario),
-              "verdict": judge(entry[c["figure"]], c["op"], _threshold(c["value"], scenario))}
+        return Check("impact", word, "not judged", means=meaning["not_judged"])
+    parts = [Part(c["figure"], c["op"], _threshold(c["value"], scenario),
+                  judge(entry.figure(c["figure"]), c["op"], _threshold(c["value"], scenario)))
              for c in meaning["checks"]]
-    return check | {"means": meaning["reason"], "parts": parts,
-                    "verdict": _combined([p["verdict"] for p in parts])}
+    return Check("impact", word, _combined([p.verdict for p in parts]), means=meaning["reason"],
+                 parts=parts)
 
 
-def checks(entry: dict, claim: dict | None, meanings: dict, scenario: Scenario) -> list[dict]:
+def checks(entry: FailureEntry, claim: dict | None, meanings: dict, scenario: Scenario) -> list[Check]:
     """Each claimed figure of a failure, and its impact word, against the entry's figures."""
     claim = claim or {}
     out = []
@@ -122,24 +122,22 @@ def checks(entry: dict, claim: dict | None, meanings: dict, scenario: Scenario) 
         c = claim.get(key)
         if not isinstance(c, dict) or "value" not in c:
             continue
-        if key == "rto_s" and entry["not_recovered_replications"]:
+        if key == "rto_s" and entry.not_recovered_replications:
             verdict = "fails"  # not back within objectives before the run ended
         else:
-            verdict = judge(entry[key], c["op"], c["value"])
-        check = {"figure": key, "claimed": c.get("text", ""), "op": c["op"], "value": c["value"],
-                 "verdict": verdict}
-        failed = entry["failed_requests"]["mean"] or 0
-        if key in TIMES and verdict == "holds" and failed:
-            # a short incident still fails requests: said beside the verdict, never hidden by it
-            check["note"] = f"{failed:,.0f} requests failed in it"
-        out.append(check)
+            verdict = judge(entry.figure(key), c["op"], c["value"])
+        failed = entry.failed_requests["mean"] or 0
+        # a short incident still fails requests: said beside the verdict, never hidden by it
+        holds_with_failures = key in TIMES and verdict == "holds" and failed
+        note = f"{failed:,.0f} requests failed in it" if holds_with_failures else ""
+        out.append(Check(key, c.get("text", ""), verdict, op=c["op"], value=c["value"], note=note))
     if claim.get("impact"):
         out.append(_impact(entry, claim["impact"], meanings, scenario))
     return out
 
 
-def overall(checks_: list[dict]) -> str:
-    verdicts = [c["verdict"] for c in checks_ if c["verdict"] != "not judged"]
+def overall(checks_: list[Check]) -> str:
+    verdicts = [c.verdict for c in checks_ if c.verdict != "not judged"]
     if not verdicts:
         return "not claimed"
     for word in ("fails", "uncertain", "no data"):
@@ -149,5 +147,5 @@ def overall(checks_: list[dict]) -> str:
     return "; ".join(conditional) if conditional else "holds"
 
 
-def undecided(checks_: list[dict]) -> list[str]:
-    return [c["figure"] for c in checks_ if c["verdict"] == "uncertain"]
+def undecided(checks_: list[Check]) -> list[str]:
+    return [c.figure for c in checks_ if c.verdict == "uncertain"]

@@ -14,11 +14,12 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 from sim.errors import UserError
+from sim.results import Replication
 
 SCHEDULER_ENV = "SESSIONSIM_SCHEDULER"
 
 
-def run_block(scenario, start: int, n: int) -> list[dict]:
+def run_block(scenario, start: int, n: int) -> list[Replication]:
     """Replications start .. start + n - 1 of the scenario, one after another, in this process."""
     from sim.runner import engine
     run = engine(scenario)
@@ -38,14 +39,14 @@ class Executor:
     """Runs blocks of replications; returns their raw figures in order. A context manager."""
     slots = 1
 
-    def replications(self, scenario, start: int, n: int) -> list[dict]:
+    def replications(self, scenario, start: int, n: int) -> list[Replication]:
         """Replications start .. start + n - 1, split in blocks across the workers."""
         return self.grouped([(scenario, start, n)])[0]
 
-    def run_tasks(self, tasks: list[tuple]) -> list[list[dict]]:
+    def run_tasks(self, tasks: list[tuple]) -> list[list[Replication]]:
         raise NotImplementedError
 
-    def grouped(self, jobs: list[tuple]) -> list[list[dict]]:
+    def grouped(self, jobs: list[tuple]) -> list[list[Replication]]:
         """jobs: (scenario, start, n) each; every job split in blocks, all blocks run together;
         returns each job's replications in order."""
         tasks, owner = [], []
@@ -53,7 +54,7 @@ class Executor:
             for s, k in blocks(start, n, self.slots if len(jobs) < self.slots else 1):
                 tasks.append((scenario, s, k))
                 owner.append(j)
-        out: list[list[dict]] = [[] for _ in jobs]
+        out: list[list[Replication]] = [[] for _ in jobs]
         for j, raws in zip(owner, self.run_tasks(tasks)):
             out[j].extend(raws)
         return out

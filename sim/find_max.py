@@ -12,6 +12,7 @@ not steady. Between the two the verdict is uncertain: the knee lies there.
 from __future__ import annotations
 
 from sim import overrides
+from sim.report import Report
 from sim.schema import Scenario
 from sim.sweep import feasible, headline, run_points
 
@@ -19,17 +20,17 @@ MAX_STEPS = 40   # bisection steps, whatever the tolerance
 MAX_WIDENINGS = 8  # doublings (or halvings) of the starting value to bracket the knee
 
 
-def _means_meet(report: dict) -> bool:
+def _means_meet(report: Report) -> bool:
     """Every objective's mean on the right side of its target, in a steady run."""
-    if not report["stability"]["steady"]:
+    if not report.stability.steady:
         return False
-    for obj in report["objectives"].values():
-        if obj["verdict"] in ("met", "missed"):
-            if obj["verdict"] == "missed":
+    for obj in report.objectives.values():
+        if obj.verdict in ("met", "missed"):
+            if obj.verdict == "missed":
                 return False
             continue
-        mean, target = (obj["value"] or {}).get("mean"), obj["target"]
-        if mean is None or (obj["operator"] == "<=" and mean > target):
+        mean, target = obj.value["mean"], obj.target
+        if mean is None or (obj.operator == "<=" and mean > target):
             return False
     return True
 
@@ -41,7 +42,7 @@ class _Probes:
         self.path, self.executor, self.integer = path, executor, integer
         self.seen: dict = {}
 
-    def __call__(self, value) -> dict:
+    def __call__(self, value) -> Report:
         if value not in self.seen:
             scenario = overrides.apply(self.scenario, {self.path: value})
             self.seen[value] = run_points(self.executor, [scenario])[0]

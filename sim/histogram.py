@@ -8,9 +8,9 @@ HIGH_S = 1e4     # and above ~2.8 h the last
 GROWTH = 1.01    # bucket width: 1%
 _LOG_G = np.log(GROWTH)
 NBUCKETS = int(np.ceil(np.log(HIGH_S / LOW_S) / _LOG_G)) + 2
-EDGES = LOW_S * GROWTH ** np.arange(NBUCKETS - 1)
+EDGES_S = LOW_S * GROWTH ** np.arange(NBUCKETS - 1)
 # a bucket's representative value: geometric middle of its edges
-_MIDS = np.concatenate([[LOW_S], np.sqrt(EDGES[:-1] * EDGES[1:]), [HIGH_S]])
+_MIDS = np.concatenate([[LOW_S], np.sqrt(EDGES_S[:-1] * EDGES_S[1:]), [HIGH_S]])
 FLUSH = 8192
 
 
@@ -38,7 +38,7 @@ class LogHistogram:
             self._add(values)
 
     def _add(self, values: np.ndarray):
-        idx = np.searchsorted(EDGES, values, side="right")
+        idx = np.searchsorted(EDGES_S, values, side="right")
         self.counts += np.bincount(idx, minlength=NBUCKETS)
         self.total_s += float(values.sum())
 
@@ -65,7 +65,7 @@ class LogHistogram:
             return float(_MIDS[i])
         below = cum[i - 1] if i else 0
         frac = (rank - below) / self.counts[i]
-        return float(EDGES[i - 1] * GROWTH ** frac)
+        return float(EDGES_S[i - 1] * GROWTH ** frac)
 
     def copy(self) -> "LogHistogram":
         self.flush()

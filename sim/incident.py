@@ -31,12 +31,13 @@ import math
 import numpy as np
 
 from sim.cost import SECONDS_PER_MONTH, unit_prices
+from sim.results import Bins, LostWrite, Replication
 from sim.schema import Scenario
 from sim.schema_failures import Failure
 
 
 def _first(events, t0: float, marks: tuple, source: str | None = None) -> float:
-    times = [e[0] for e in events if e[0] >= t0 and e[3] in marks and source in (None, e[1])]
+    times = [e.t_s for e in events if e.t_s >= t0 and e.mark in marks and source in (None, e.source)]
     return min(times) - t0 if times else math.nan
 
 
@@ -68,12 +69,12 @@ def _recovered_bin(good: np.ndarray, need: int) -> int | None:
 STORES = {"redis": ("redis_master", "redis_all", "redis-"), "postgres": ("pg_primary", "pg-")}
 
 
-def owner(lost: dict, failures: list[Failure]) -> Failure | None:
+def owner(lost: LostWrite, failures: list[Failure]) -> Failure | None:
     """The failure a loss of acknowledged writes belongs to: the latest before it of those that
     can lose writes in its store (the first listed among failures at the same instant), so two
     failures at once are never both credited with the same writes."""
-    able = [f for f in failures if f.at_s <= lost["t"] and (f.component == "all" or any(
-        f.component.startswith(c) for c in STORES.get(lost["store"], ())))]
+    able = [f for f in failures if f.at_s <= lost.t_s and (f.component == "all" or any(
+        f.component.startswith(c) for c in STORES[lost.store]))]
     return max(able, key=lambda f: f.at_s, default=None)
 
 
@@ -90,58 +91,59 @@ def impaired(arrived, done, failed, slow, objectives) -> np.ndarray:
     return over_errors | over_p99 | ((done + failed == 0) & (arrived > 0))
 
 
-def _baseline(bins: dict, i_from: int, i_to: int, width: float, hist) -> dict:
-    done, failed = (float(np.sum(bins[k][i_from:i_to])) for k in ("done", "failed"))
+def _baseline(bins: Bins, i_from: int, i_to: int, width: float, hist) -> dict:
+    done, failed = (float(np.sum(a[i_from:i_to])) for a in (bins.done, bins.failed))
     span = max(i_to - i_from, 1) * width
     return {"baseline_throughput_rps": done / span,
             "baseline_error_rate": failed / (done + failed) if done + failed else math.nan,
             "baseline_p99_ms": hist.quantile_s(0.99) * 1000}
 
 
-def measure(raw: dict, failure: Failure, scenario: Scenario) -> dict:
-    """One replication's figures for one failure (NaN where a figure does not exist)."""
-    bins, obj, inc = raw["bins"], scenario.objectives, scenario.incidents
-    width, t_fail = bins["bin_s"], failure.at_s
+def measure(raw: Replication, failure: Failure, scenario: Scenario) -> dict:
+    """One replication's figures for one failure (NaN where a figure does not exist): the
+    fields of sim.failure_entry.FailureEntry that get intervals."""
+    bins, obj, inc = raw.bins, scenario.objectives, scenario.incidents
+    width, t_fail = bins.bin_s, failure.at_s
     i0 = int(round(t_fail / width))
-    arrived, done, failed, slow = (bins[k][i0:] for k in ("arrived", "done", "failed", "slow"))
+    arrived, done, failed, slow = (a[i0:] for a in (bins.arrived, bins.done, bins.failed, bins.slow))
     bad = impaired(arrived, done, failed, slow, obj)
     start = _recovered_bin(~bad, max(1, math.ceil(inc.rto_sustain_s / width)))
     rto_s = start * width if start is not None else math.nan
     end_s = t_fail + (rto_s if start is not None else len(arrived) * width)
     window_s = max(end_s - t_fail, width)
-    t, latency = (np.asarray(a) for a in raw["incident"])
+    t, latency = raw.incident_t_s, raw.incident_latency_s
     during = latency[(t >= t_fail) & (t < t_fail + window_s)]
-    baseline_p99 = raw["baseline_hist"].quantile_s(0.99)
-    lost = [w for w in raw["lost_writes"] if owner(w, scenario.failures) is failure]
+    baseline_p99 = raw.baseline_hist.quantile_s(0.99)
+    lost = [w for w in raw.lost_writes if owner(w, scenario.failures) is failure]
     n_window = int(math.ceil(window_s / width))
-    pre = bins["arrived"][int(scenario.simulation.warmup_s / width):i0]
+    pre = bins.arrived[int(scenario.simulation.warmup_s / width):i0]
     rate_rps = pre.sum() / (len(pre) * width) if len(pre) else arrived.sum() / (len(arrived) * width)
     lost_requests = failed.sum() + slow[:n_window].sum()  # failed, or slower than the p99 objective
     revenue_per_request = inc.revenue_usd_per_hour / 3600 / rate_rps if rate_rps else 0.0
-    running = np.asarray(raw["series"]["app_servers"], dtype=float)
+    running = np.asarray(raw.series.app_servers, dtype=float)
     s0 = min(int(t_fail), len(running) - 1)
     extra_server_s = np.clip(running[s0:s0 + int(math.ceil(window_s))] - running[s0], 0, None).sum()
     infra_usd = extra_server_s * unit_prices(scenario).get("app_server", 0.0) / SECONDS_PER_MONTH
     p99_during = float(np.quantile(during, 0.99)) if during.size else math.nan
     done_in, failed_in = float(done[:n_window].sum()), float(failed[:n_window].sum())
-    base = _baseline(bins, int(scenario.simulation.warmup_s / width), i0, width, raw["baseline_hist"])
+    base = _baseline(bins, int(scenario.simulation.warmup_s / width), i0, width, raw.baseline_hist)
     return base | {
-        "detection_s": _detection(raw["events"], t_fail, failure.detected_by),
-        "alert_s": _first(raw["events"], t_fail, ("alerted",)),
-        "action_s": _first(raw["events"], t_fail, ("action",), failure.detected_by),
+        "detection_s": _detection(raw.events, t_fail, failure.detected_by),
+        "alert_s": _first(raw.events, t_fail, ("alerted",)),
+        "action_s": _first(raw.events, t_fail, ("action",), failure.detected_by),
         "rto_s": rto_s,
         "impaired_s": float(bad.sum()) * width,
         "outage_s": _longest_run((done == 0) & (arrived > 0)) * width,
         "failed_requests": float(failed.sum()),
-        "lost_writes": float(sum(w["count"] for w in lost)),
-        "lost_writes_span_s": max((w["span_s"] for w in lost), default=0.0),
+        "lost_writes": float(sum(w.count for w in lost)),
+        "lost_writes_span_s": max((w.span_s for w in lost), default=0.0),
         "throughput_during_rps": done_in / window_s,
         "error_rate_during": failed_in / (done_in + failed_in) if done_in + failed_in else math.nan,
         "error_rate_beyond_writes_during": (failed_in / (done_in + failed_in) - _write_share(scenario)
                                             if done_in + failed_in else math.nan),
         "p99_during_ms": p99_during * 1000,
         "slowdown_x": p99_during / baseline_p99 if baseline_p99 > 0 else math.nan,
-        "fallback_writes": float(raw["fallbacks"]),
+        "fallback_writes": float(raw.fallbacks),
         "revenue_lost_usd": float(lost_requests * revenue_per_request),
         "infrastructure_usd": float(infra_usd),
         "cost_usd": float(lost_requests * revenue_per_request + infra_usd),

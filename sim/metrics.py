@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
 from sim.histogram import LogHistogram
+from sim.results import LoggedRequest
 
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 INCIDENT_SPAN_S = 600.0  # around the first failure, every completion's latency is kept this long
@@ -92,31 +94,62 @@ class Recorder:
         self.window_quantiles.append([h.quantile_s(q) * 1000 for q in (0.5, 0.95, 0.99)])
         self._window = LogHistogram()
 
+    def recorded(self) -> "Recorded":
+        """What the recorder holds at the run's end."""
+        arrived, done, failed, slow = (np.asarray(getattr(self, k)) for k in
+                                       ("arrived", "done", "failed", "slow"))
+        return Recorded(
+            duration_s=self.duration_s, bin_s=self.bin_s, arrived=arrived, done=done,
+            failed=failed, slow=slow, fail_reasons=dict(self.fail_reasons), latency=self.latency,
+            baseline=self.baseline, by_op=self.by_op, step_s=self.step_s,
+            window_quantiles_ms=self.window_quantiles,
+            incident_t_s=np.asarray(self.incident_t, dtype=float),
+            incident_latency_s=np.asarray(self.incident_latency, dtype=float),
+            session_writes=self.session_writes, fallbacks=self.fallbacks,
+            request_log=tuple(LoggedRequest(**r) for r in self.request_log))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A replication's records at its end, whichever engine kept them (Recorder's fields)."""
+    duration_s: float
+    bin_s: float
+    arrived: np.ndarray  # requests per bin of bin_s, warm-up included
+    done: np.ndarray
+    failed: np.ndarray
+    slow: np.ndarray     # completions slower than the p99 objective
+    fail_reasons: dict[str, int]  # after the warm-up
+    latency: LogHistogram
+    baseline: LogHistogram
+    by_op: dict[str, LogHistogram]
+    step_s: float
+    window_quantiles_ms: list[list[float]]  # p50, p95, p99 of each step of step_s
+    incident_t_s: np.ndarray        # completions around the first failure, in time order
+    incident_latency_s: np.ndarray
+    session_writes: int
+    fallbacks: int
+    request_log: tuple[LoggedRequest, ...] = ()
+
     def totals(self) -> dict:
         """Counts over the whole run: in = done + failed + in flight."""
-        arrived, done, failed = (int(sum(a)) for a in (self.arrived, self.done, self.failed))
+        arrived, done, failed = (int(np.sum(a)) for a in (self.arrived, self.done, self.failed))
         return {"arrived": arrived, "completed": done, "failed": failed,
                 "in_flight": arrived - done - failed}
 
-    def bins(self) -> dict:
-        return {"bin_s": self.bin_s, **{k: np.asarray(getattr(self, k)) for k in
-                                        ("arrived", "done", "failed", "slow")}}
-
     def series(self) -> dict:
-        """Per-second series for the report."""
+        """Per-second series of the requests, and the latency percentiles of each step."""
         per = max(1, round(1 / self.bin_s))
         seconds = math.ceil(self.duration_s) + 1
 
         def per_second(counts):
-            a = np.asarray(counts)
-            a = np.pad(a, (0, max(0, seconds * per - len(a))))[:seconds * per]
+            a = np.pad(counts, (0, max(0, seconds * per - len(counts))))[:seconds * per]
             return a.reshape(seconds, per).sum(axis=1)
         arrived, done, failed = (per_second(c) for c in (self.arrived, self.done, self.failed))
         in_flight = np.cumsum(arrived) - np.cumsum(done) - np.cumsum(failed)
         return {"arrivals_rps": arrived.tolist(), "completions_rps": done.tolist(),
                 "failures_rps": failed.tolist(), "in_flight": in_flight.tolist(),
                 "latency_step_s": self.step_s,
-                "latency_ms_p50_p95_p99": self.window_quantiles}
+                "latency_ms_p50_p95_p99": self.window_quantiles_ms}
 
 
 def quantiles_ms(h: LogHistogram) -> dict:

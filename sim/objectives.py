@@ -6,6 +6,7 @@ averages depend on the run's length), or when there is no figure (nothing succee
 """
 from __future__ import annotations
 
+from sim.report import Metrics, Objective, Stability, WorstWindow
 from sim.stats import judge
 
 RULES = {
@@ -37,44 +38,42 @@ def _throughput(offered: dict, carried: dict, target: float, error_rate: float) 
     return verdict, ""
 
 
-def judge_objectives(scenario, metrics: dict, stability: dict, window: dict | None) -> dict:
-    """Each objective: {target, operator, value, verdict, reason, rule}. `window`: the worst
-    window's figures (with intervals) for a load that varies, else None."""
+def judge_objectives(scenario, metrics: Metrics, stability: Stability,
+                     window: WorstWindow | None) -> dict[str, Objective]:
+    """Each objective judged. `window`: the worst window's figures (with intervals) for a load
+    that varies, else None."""
     obj = scenario.objectives
     source = window if window is not None else metrics
-    p99 = metrics["latency_ms"]["p99"]
-    out = {"p99_latency_ms": {"target": obj.p99_latency_ms, "operator": "<=", "value": p99},
-           "error_rate": {"target": obj.error_rate, "operator": "<=", "value": source["error_rate"]},
-           "throughput_rps": {"target": obj.throughput_rps, "operator": ">=",
-                              "value": source["throughput_rps"]}}
+    p99 = metrics.latency_ms.p99
+    out = {}
     if window is not None:
-        slow = window["slower_than_p99_objective_share"]
-        out["p99_latency_ms"]["verdict"] = _verdict(slow, "<=", 0.01)
-        out["p99_latency_ms"]["share_slower"] = slow
+        slow = window.slower_than_p99_objective_share
+        out["p99_latency_ms"] = dict(value=p99, verdict=_verdict(slow, "<=", 0.01), share_slower=slow)
     else:
-        out["p99_latency_ms"]["verdict"] = _verdict(p99, "<=", obj.p99_latency_ms)
-    out["error_rate"]["verdict"] = _verdict(source["error_rate"], "<=", obj.error_rate)
-    verdict, reason = _throughput(source["offered_rps"], source["carried_share"],
-                                  obj.throughput_rps, obj.error_rate)
-    out["throughput_rps"] |= {"verdict": verdict, "offered_rps": source["offered_rps"]}
-    if reason:
-        out["throughput_rps"]["reason"] = reason
-    if not obj.throughput_rps:  # none set (0): nothing to judge
-        del out["throughput_rps"]
-    if obj.mean_latency_ms is not None:
-        mean = metrics["latency_ms"]["mean"]
-        out["mean_latency_ms"] = {"target": obj.mean_latency_ms, "operator": "<=", "value": mean,
-                                  "verdict": _verdict(mean, "<=", obj.mean_latency_ms)}
+        out["p99_latency_ms"] = dict(value=p99, verdict=_verdict(p99, "<=", obj.p99_latency_ms))
+    out["p99_latency_ms"] |= dict(target=obj.p99_latency_ms, operator="<=")
     if out["p99_latency_ms"]["verdict"] == "not judged":
         out["p99_latency_ms"]["reason"] = "no request succeeded"
+    out["error_rate"] = dict(target=obj.error_rate, operator="<=", value=source.error_rate,
+                             verdict=_verdict(source.error_rate, "<=", obj.error_rate))
+    if obj.throughput_rps:  # none set (0): nothing to judge
+        verdict, reason = _throughput(source.offered_rps, source.carried_share,
+                                      obj.throughput_rps, obj.error_rate)
+        out["throughput_rps"] = dict(target=obj.throughput_rps, operator=">=",
+                                     value=source.throughput_rps, verdict=verdict,
+                                     offered_rps=source.offered_rps, reason=reason)
+    if obj.mean_latency_ms is not None:
+        mean = metrics.latency_ms.mean
+        out["mean_latency_ms"] = dict(target=obj.mean_latency_ms, operator="<=", value=mean,
+                                      verdict=_verdict(mean, "<=", obj.mean_latency_ms))
     for key, entry in out.items():
         varying = window is not None and key != "mean_latency_ms"
         entry["rule"] = RULES[key] + ("; " + RULES["time_varying"] if varying else "")
-        if not stability["steady"]:
+        if not stability.steady:
             entry["verdict"] = "not judged"
-            entry["reason"] = "run not steady: " + "; ".join(stability["reasons"])
-    return out
+            entry["reason"] = "run not steady: " + "; ".join(stability.reasons)
+    return {key: Objective(**entry) for key, entry in out.items()}
 
 
-def undecided(objectives: dict) -> list[str]:
-    return [k for k, o in objectives.items() if o["verdict"] == "uncertain"]
+def undecided(objectives: dict[str, Objective]) -> list[str]:
+    return [k for k, o in objectives.items() if o.verdict == "uncertain"]

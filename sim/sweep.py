@@ -5,11 +5,10 @@ from __future__ import annotations
 import itertools
 import time
 
-from sim import failure_matrix, overrides, runner
+from sim import failure_matrix, overrides, runner, summary
 from sim.objectives import undecided
+from sim.report import Report
 from sim.schema import Scenario
-
-HEADLINE = ("throughput_rps", "error_rate", "cost_usd_per_month")
 
 
 def grid(vary: list[tuple[str, list]]) -> list[dict]:
@@ -18,19 +17,19 @@ def grid(vary: list[tuple[str, list]]) -> list[dict]:
     return [dict(zip(paths, combo)) for combo in itertools.product(*(v for _, v in vary))]
 
 
-def _more(executor, scenario: Scenario, raws: list, report: dict) -> tuple[dict, list]:
+def _more(executor, scenario: Scenario, raws: list, report: Report) -> tuple[Report, list]:
     """Replications added in batches while an objective is uncertain (simulation.until_decided)."""
     sim = scenario.simulation
-    while runner.until_decided(scenario) and undecided(report["objectives"]) \
+    while runner.until_decided(scenario) and undecided(report.objectives) \
             and len(raws) < sim.max_replications:
         started = time.time()
         raws = raws + executor.replications(scenario, len(raws),
                                             min(sim.replications, sim.max_replications - len(raws)))
-        report = runner.report(scenario, raws, time.time() - started)
+        report = summary.report(scenario, raws, time.time() - started)
     return report, raws
 
 
-def run_points(executor, scenarios: list[Scenario]) -> list[dict]:
+def run_points(executor, scenarios: list[Scenario]) -> list[Report]:
     """Each scenario's report. The first batch of every point runs at once (blocks of
     replications spread over the workers); then more for points left undecided. A scenario with
     failures runs as the failure matrix does (sim.failure_matrix)."""
@@ -40,36 +39,37 @@ def run_points(executor, scenarios: list[Scenario]) -> list[dict]:
         started = time.time()
         first = executor.grouped([(s, 0, s.simulation.replications) for s in plain])
         wall_s = (time.time() - started) / max(1, len(plain))
-        done = {id(s): _more(executor, s, raws, runner.report(s, raws, wall_s))[0]
+        done = {id(s): _more(executor, s, raws, summary.report(s, raws, wall_s))[0]
                 for s, raws in zip(plain, first)}
         return [done[id(s)] if id(s) in done else failure_matrix.run(s) for s in scenarios]
     finally:
         runner.use_executor(before)
 
 
-def _bottleneck(report: dict) -> dict:
-    name = max(report["nodes"], key=lambda n: report["nodes"][n]["utilisation"]["mean"] or 0)
-    return {"node": name, **report["nodes"][name]["utilisation"]}
+def _bottleneck(report: Report) -> dict:
+    name = max(report.nodes, key=lambda n: report.nodes[n].utilisation["mean"] or 0)
+    return {"node": name, **report.nodes[name].utilisation}
 
 
-def headline(report: dict) -> dict:
+def headline(report: Report) -> dict:
     """A point's figures: throughput, p50, p99, mean latency, error rate, the bottleneck's
     utilisation, cost (each with its interval), steadiness and the objectives' verdicts."""
-    m = report["metrics"]
-    return {**{k: m[k] for k in HEADLINE},
-            "p50_ms": m["latency_ms"]["p50"], "p99_ms": m["latency_ms"]["p99"],
-            "mean_latency_ms": m["latency_ms"]["mean"],
+    m = report.metrics
+    return {"throughput_rps": m.throughput_rps, "error_rate": m.error_rate,
+            "cost_usd_per_month": m.cost_usd_per_month,
+            "p50_ms": m.latency_ms.p50, "p99_ms": m.latency_ms.p99,
+            "mean_latency_ms": m.latency_ms.mean,
             "bottleneck_utilisation": _bottleneck(report),
-            "steady": report["stability"]["steady"],
-            "objectives": {k: o["verdict"] for k, o in report["objectives"].items()},
-            "replications": len(report["conservation"])}
+            "steady": report.stability.steady,
+            "objectives": {k: o.verdict for k, o in report.objectives.items()},
+            "replications": len(report.conservation)}
 
 
-def feasible(report: dict) -> str:
+def feasible(report: Report) -> str:
     """"met" when every objective is met, "missed" when one is missed or the run is not steady
     (its averages mean nothing), else "uncertain"."""
-    verdicts = [o["verdict"] for o in report["objectives"].values()]
-    if not report["stability"]["steady"] or "missed" in verdicts or "not judged" in verdicts:
+    verdicts = [o.verdict for o in report.objectives.values()]
+    if not report.stability.steady or "missed" in verdicts or "not judged" in verdicts:
         return "missed"
     return "met" if all(v == "met" for v in verdicts) else "uncertain"
 

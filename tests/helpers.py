@@ -1,17 +1,19 @@
 """Scenarios built in code for the tests: one tier made an exact textbook queue."""
 from __future__ import annotations
 
-import copy
 import json
 import textwrap
+from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from sim.report import Report
 from sim.schema import Scenario
 
 SAMPLE_REPORT = Path(__file__).parent / "data" / "sample-report.json"  # peak.yaml, 8 s, 5 replications
+SAMPLE_MATRIX = Path(__file__).parent / "data" / "sample-matrix-report.json"  # 2 failures, 40 s
 TINY = textwrap.dedent("""\
     name: tiny
     architecture: redis_ha
@@ -22,14 +24,13 @@ TINY = textwrap.dedent("""\
     """)  # the smallest valid scenario file
 
 
-def sample_report() -> dict:
-    return json.loads(SAMPLE_REPORT.read_text())
+def sample_report(path: Path = SAMPLE_REPORT) -> Report:
+    """A report.json written by tests/data/make_samples.py, read back (every field checked)."""
+    return Report.from_dict(json.loads(path.read_text()))
 
 
-def renamed(report: dict, name: str) -> dict:
-    other = copy.deepcopy(report)
-    other["scenario"]["name"] = name
-    return other
+def renamed(report: Report, name: str) -> Report:
+    return replace(report, scenario=report.scenario.model_copy(update={"name": name}))
 
 ZERO = {"dist": "deterministic", "mean_ms": 0}
 
@@ -79,8 +80,12 @@ def shortened(name: str, duration_s: float = 6, warmup_s: float = 2, replication
 
 def same_raw(a, b, path="raw"):
     """Two raw results equal, floats to 1e-9 relative (the calm stretches add the same terms in
-    another order); a histogram by its counts and its sum."""
-    if isinstance(a, dict):
+    another order); a typed record field by field, a histogram by its counts and its sum."""
+    if is_dataclass(a):
+        assert type(a) is type(b), path
+        for f in fields(a):
+            same_raw(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+    elif isinstance(a, dict):
         assert a.keys() == b.keys(), path
         for key in a:
             same_raw(a[key], b[key], f"{path}.{key}")

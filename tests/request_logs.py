@@ -65,12 +65,11 @@ def run(monkeypatch, s: Scenario, requests: list[tuple[float, str]]) -> dict:
     return runner.engine(s)(s, 0)
 
 
-def request_log(raw: dict) -> list[tuple]:
+def request_log(raw) -> list[tuple]:
     """The log as (arrived ms, ended ms, operation, outcome, app server), times to the ns."""
     def ms(t):
         return None if t is None else round(t * 1000, 6)
-    return [(ms(r["arrived_s"]), ms(r["ended_s"]), r["op"], r["outcome"], r["app"])
-            for r in raw["request_log"]]
+    return [(ms(r.arrived_s), ms(r.ended_s), r.op, r.outcome, r.app) for r in raw.request_log]
 
 
 def logged(monkeypatch, engine: str, requests: list[tuple[float, str]], changes: dict,

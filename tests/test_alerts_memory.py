@@ -23,7 +23,7 @@ def scenario(rate_rps=50.0, duration_s=200.0, failures=(), **changes) -> Scenari
 
 
 def fired(raw, name):
-    return [t for t, src, text, mark in raw["events"] if src == "monitoring" and f"alert {name} " in text]
+    return [t for t, src, text, mark in raw.events if src == "monitoring" and f"alert {name} " in text]
 
 
 def test_redis_memory_alert_fires_after_five_minutes_over_90_percent():
@@ -49,7 +49,7 @@ def test_replication_lag_alert_fires_two_minutes_after_commits_stop():
     raw = engine(s)(s, 0)
     times = fired(raw, "DatabaseReplicationLag")
     assert len(times) == 1 and 150.0 <= times[0] < 165.0
-    marks = [mark for t, src, text, mark in raw["events"] if "DatabaseReplicationLag" in text]
+    marks = [mark for t, src, text, mark in raw.events if "DatabaseReplicationLag" in text]
     assert marks == ["warned"]
     healthy = scenario(duration_s=180)
     assert fired(engine(healthy)(healthy, 0), "DatabaseReplicationLag") == []
@@ -61,6 +61,6 @@ def test_autoscaler_scales_up_on_memory_alone():
     t = 120 s, which launches a server; scale-down would need memory under 60%."""
     s = scenario(rate_rps=100, duration_s=130, topology__app_servers__count=3,
                  mechanisms__autoscaler__enabled=True, mechanisms__autoscaler__memory_base_mb=3700)
-    log = [(t, text) for t, src, text, _ in engine(s)(s, 0)["events"] if src == "autoscaler"]
+    log = [(t, text) for t, src, text, _ in engine(s)(s, 0).events if src == "autoscaler"]
     assert log and log[0][0] == pytest.approx(120.0) and "scale up (memory alarm)" in log[0][1]
     assert gauges.app_memory_ratio(s.mechanisms.autoscaler, 10) == pytest.approx((3700 + 160) / 4096)

@@ -4,7 +4,7 @@ A small app tier makes the rules bite at low load: servers of 1 core and 10 ms o
 carry 100 requests/s each. Rules are evaluated every 10 s over the last 10 s."""
 import pytest
 
-from sim.engine import app_servers_billed
+from sim.run_setup import app_servers_billed
 
 from sim.runner import engine
 from sim.scenario import load
@@ -28,7 +28,7 @@ def tier(rate_rps: float, count: int, duration_s: float, failures=(), **autoscal
 
 
 def events(raw, source="autoscaler"):
-    return [(t, text) for t, src, text, _ in raw["events"] if src == source]
+    return [(t, text) for t, src, text, _ in raw.events if src == source]
 
 
 def test_scale_up_after_two_minutes_of_high_cpu_then_boot_and_health_checks():
@@ -45,10 +45,10 @@ def test_scale_up_after_two_minutes_of_high_cpu_then_boot_and_health_checks():
     assert len(log) == 2
     joined = [t for t, text in events(raw, "haproxy") if text == "app-4 in rotation"]
     assert len(joined) == 1 and 212.0 <= joined[0] < 214.0
-    assert raw["price_kinds"]["app_server"] == 3
-    series = raw["series"]["app_servers"]
+    assert raw.nodes_by_price_kind["app_server"] == 3
+    series = raw.series.app_servers
     assert app_servers_billed(series, 0, 86_400) == pytest.approx(3.5, abs=1 / 240)
-    assert raw["nodes"]["app-4"]["throughput_rps"] > 0 and raw["nodes"]["app-5"]["throughput_rps"] == 0
+    assert raw.nodes["app-4"].throughput_rps > 0 and raw.nodes["app-5"].throughput_rps == 0
 
 
 def test_scale_down_after_ten_quiet_minutes_with_cooldown_between():
@@ -59,7 +59,7 @@ def test_scale_down_after_ten_quiet_minutes_with_cooldown_between():
     scaled = [(t, text) for t, text in events(raw) if "draining" in text]
     assert [t for t, _ in scaled] == [pytest.approx(600.0), pytest.approx(900.0)]
     assert "app-5" in scaled[0][1] and "app-4" in scaled[1][1]
-    assert raw["series"]["app_servers"][-1] == 3
+    assert raw.series.app_servers[-1] == 3
 
 
 def test_a_crashed_server_is_replaced():
@@ -76,5 +76,5 @@ def test_a_crashed_server_is_replaced():
     assert log[1][0] == pytest.approx(80.0) and "replace app-1: launching app-4" in log[1][1]
     joined = [t for t, text in events(raw, "haproxy") if text == "app-4 in rotation"]
     assert 172.0 <= joined[0] < 174.0
-    failed = raw["bins"]["failed"]
-    assert max(i for i, n in enumerate(failed) if n) * raw["bins"]["bin_s"] <= down + 3.1
+    failed = raw.bins.failed
+    assert max(i for i, n in enumerate(failed) if n) * raw.bins.bin_s <= down + 3.1

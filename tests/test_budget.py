@@ -92,10 +92,10 @@ def test_worker_memory_flat_across_replications():
     from sim import runner
     from tests.helpers import shortened
     scenario = shortened("peak", duration_s=3, warmup_s=1, replications=10)
-    raws = runner._replications(scenario, 0, 10, None)
+    raws = runner.local_replications(scenario, 0, 10, None)
     by_worker = collections.defaultdict(list)
     for raw in raws:
-        by_worker[raw["worker"]["pid"]].append(raw["worker"]["rss_mb"])
+        by_worker[raw.worker.pid].append(raw.worker.rss_mb)
     for rss in by_worker.values():
         if len(rss) >= 3:
             assert rss[-1] - rss[1] < 60, rss

@@ -7,11 +7,13 @@ confidence interval (a figure the reference gives the same in every replication 
 exactly). Both engines draw arrivals and samples from the same named streams, so they are
 compared on common random numbers: the check has no statistical slack to hide a bias in."""
 import math
+from dataclasses import replace
 
 import pytest
 
 import sim.workload
 from sim import failure_matrix, runner
+from sim.results import Replication, Totals
 from sim.schema import Scenario
 from sim.stats import ci95
 from tests.helpers import ENGINES, same_raw, shortened
@@ -58,21 +60,20 @@ def test_tiny_scenario_exact_event_log(engine, monkeypatch):
     monkeypatch.setattr(sim.workload, "arrival_times", three_requests)
     scenario = tiny(engine)
     raw = runner.engine(scenario)(scenario, 0)
-    done_at, latency = raw["incident"]
-    assert done_at == pytest.approx([0.101466, 0.102466, 0.103466], abs=1e-12)
-    assert latency == pytest.approx([0.001466, 0.002466, 0.002966], abs=1e-12)
-    workers = raw["nodes"]["app-1"]
-    assert workers["waited_fraction"] == pytest.approx(1 / 3)
+    assert raw.incident_t_s == pytest.approx([0.101466, 0.102466, 0.103466], abs=1e-12)
+    assert raw.incident_latency_s == pytest.approx([0.001466, 0.002466, 0.002966], abs=1e-12)
+    workers = raw.nodes["app-1"]
+    assert workers.waited_fraction == pytest.approx(1 / 3)
     # worker-seconds: A 100.15-101.366, B 100.15-102.366, C 101.366-103.366, over a 1 s window
-    assert workers["utilisation"] * 2 == pytest.approx(0.001216 + 0.002216 + 0.002, abs=1e-12)
-    assert raw["totals"] == {"arrived": 3, "completed": 3, "failed": 0, "in_flight": 0}
+    assert workers.utilisation * 2 == pytest.approx(0.001216 + 0.002216 + 0.002, abs=1e-12)
+    assert raw.totals == Totals(arrived=3, completed=3, failed=0, in_flight=0)
 
 
-def figures(raw: dict) -> dict:
-    h = raw["latency_hist"]
-    return {"throughput_rps": raw["completed_in_window"] / raw["window_s"],
+def figures(raw: Replication) -> dict:
+    h = raw.latency_hist
+    return {"throughput_rps": raw.completed_in_window / raw.window_s,
             "p50_ms": h.quantile_s(0.5) * 1000, "p99_ms": h.quantile_s(0.99) * 1000,
-            "failed": raw["failed_in_window"], "lost_writes": sum(w["count"] for w in raw["lost_writes"])}
+            "failed": raw.failed_in_window, "lost_writes": sum(w.count for w in raw.lost_writes)}
 
 
 def assert_inside(reference: list[dict], fast: list[dict], where: str):
@@ -118,15 +119,17 @@ def test_fast_engine_agrees_on_the_failure_matrix():
     reports = {engine: failure_matrix.run(on(engine, scenario)) for engine in ENGINES}
     ref, fast = reports["reference"], reports["fast"]
     for key in ("throughput_rps", "error_rate"):
-        assert_inside([{key: ref["metrics"][key]["mean"]}], [{key: fast["metrics"][key]["mean"]}], key)
-    for a, b in zip(ref["failures"], fast["failures"]):
+        assert_inside([{key: getattr(ref.metrics, key)["mean"]}], [{key: getattr(fast.metrics, key)["mean"]}],
+                      key)
+    for a, b in zip(ref.failures, fast.failures):
         for key in ("detection_s", "impaired_s", "outage_s", "rto_s", "failed_requests", "lost_writes"):
-            lo, hi = a[key]["ci95"] if a[key]["ci95"][0] is not None else (a[key]["mean"],) * 2
-            mean = b[key]["mean"]
+            ref_fig = a.figure(key)
+            lo, hi = ref_fig["ci95"] if ref_fig["ci95"][0] is not None else (ref_fig["mean"],) * 2
+            mean = b.figure(key)["mean"]
             if mean is None or lo is None:
-                assert mean is None and a[key]["mean"] is None, f"{a['name']} {key}"
+                assert mean is None and ref_fig["mean"] is None, f"{a.name} {key}"
                 continue
-            assert lo - 1e-9 <= mean <= hi + 1e-9, f"{a['name']} {key}: fast {mean} outside [{lo}, {hi}]"
+            assert lo - 1e-9 <= mean <= hi + 1e-9, f"{a.name} {key}: fast {mean} outside [{lo}, {hi}]"
 
 
 def test_compiled_calls_keep_the_worlds_reference_count(monkeypatch):
@@ -165,13 +168,13 @@ def test_incident_samples_are_sorted_as_a_stable_argsort_sorts_them(most_moved):
     """The completions around a failure come nearly in time order, with ties: sorted in place by
     insertion; past `most_moved` places it gives up, and the stable argsort finishes the job."""
     import numpy as np
-    from sim.fast.results import _sort_by_time
+    from sim.fast.results import sort_by_time
     rng = np.random.default_rng(2)
     t = np.round(np.arange(20_000) * 1e-3 + rng.exponential(5e-3, 20_000), 4)
     v = rng.random(20_000)
     order = np.argsort(t, kind="stable")
     expected_t, expected_v = t[order], v[order]
-    done = _sort_by_time(t, v, most_moved)
+    done = sort_by_time(t, v, most_moved)
     assert done == (most_moved == 4096)
     if not done:
         order = np.argsort(t, kind="stable")
@@ -208,9 +211,8 @@ def test_calm_stretches_in_bulk_change_no_figure(name, duration_s, failures, ove
     s = Scenario.model_validate(data)
     events = run_replication(s, 0, bulk=False)
     bulk = run_replication(s, 0, bulk=True)
-    assert bulk["bulk_requests"] > 0.25 * bulk["totals"]["arrived"]
-    del events["bulk_requests"], bulk["bulk_requests"]
-    same_raw(events, bulk)
+    assert bulk.bulk_requests > 0.25 * bulk.totals.arrived
+    same_raw(replace(events, bulk_requests=None), replace(bulk, bulk_requests=None))
 
 
 def test_compiled_caches_of_the_versions_used_last_are_kept(tmp_path):
@@ -260,4 +262,4 @@ def test_peak_runs_in_calm_stretches():
     DatabaseReplicationLag alert once halved the share): that shows here, not only in a benchmark."""
     scenario = shortened("peak", duration_s=60, warmup_s=5, replications=1)
     raw = runner.engine(scenario)(scenario, 0)
-    assert raw["bulk_requests"] / raw["totals"]["arrived"] > 0.9
+    assert raw.bulk_requests / raw.totals.arrived > 0.9

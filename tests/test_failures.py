@@ -7,11 +7,13 @@ the default (fast) engine; the control plane is the same SimPy model under both 
 conservation is checked on both, and tests/test_engines.py holds the engines to the same figures
 on the failure matrix."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from sim.failure_matrix import run as run_with_failures
+from sim.results import LostWrite, Replication
 from sim.runner import engine as engine_of
 from sim.scenario import load
 from sim.schema import Scenario
@@ -21,7 +23,7 @@ from tests.helpers import ENGINES
 REPLICATIONS = range(8)
 
 
-def run_replication(s: Scenario, replication: int) -> dict:
+def run_replication(s: Scenario, replication: int) -> Replication:
     return engine_of(s)(s, replication)
 
 
@@ -36,7 +38,7 @@ def scenario(failures, rate_rps=200, duration_s=40, mechanisms=None, base="peak"
 
 
 def event_time(raw, text: str) -> float:
-    return min(t for t, _, what, _ in raw["events"] if text in what)
+    return min(t for t, _, what, _ in raw.events if text in what)
 
 
 def crash(component, at_s=10.0, **extra):
@@ -53,9 +55,9 @@ def test_haproxy_marks_a_crashed_server_down_within_two_to_three_intervals():
         raw = run_replication(s, r)
         down = event_time(raw, "app-1 marked down") - 10.0
         assert 4.0 <= down < 6.0
-        assert set(raw["fail_reasons"]) <= {"app_refused", "app_lost"}
-        failed = raw["bins"]["failed"]
-        last_failure_s = max(i for i, n in enumerate(failed) if n) * raw["bins"]["bin_s"]
+        assert set(raw.fail_reasons) <= {"app_refused", "app_lost"}
+        failed = raw.bins.failed
+        last_failure_s = max(i for i, n in enumerate(failed) if n) * raw.bins.bin_s
         assert last_failure_s <= 10.0 + down + 3 * 1.0 + 0.1
 
 
@@ -68,7 +70,7 @@ def test_haproxy_takes_longer_for_a_hung_server():
     for r in REPLICATIONS:
         raw = run_replication(s, r)
         assert 6.0 <= event_time(raw, "app-1 marked down") - 10.0 < 8.0
-        assert raw["totals"]["in_flight"] > 0 and "app_timeout" not in raw["fail_reasons"]
+        assert raw.totals.in_flight > 0 and "app_timeout" not in raw.fail_reasons
 
 
 def test_vrrp_moves_the_vip_after_the_master_down_interval():
@@ -79,7 +81,7 @@ def test_vrrp_moves_the_vip_after_the_master_down_interval():
     for r in REPLICATIONS:
         raw = run_replication(s, r)
         assert 2.609 < event_time(raw, "VIP moved to lb-2") - 10.0 <= 3.609 + 1e-9
-        assert "no_load_balancer" in raw["fail_reasons"]
+        assert "no_load_balancer" in raw.fail_reasons
 
 
 def test_sentinel_detects_and_switches_within_the_derived_window():
@@ -105,13 +107,13 @@ def test_sentinel_detects_and_switches_within_the_derived_window():
         switch = event_time(raw, "+switch-master") - 10.0
         assert 5.0 < sdown <= 5.2 and sdown <= odown
         assert 5.0 < odown <= 5.3 and odown < switch <= 6.5
-        assert set(raw["fail_reasons"]) == {"redis_refused"}
+        assert set(raw.fail_reasons) == {"redis_refused"}
         after_odown.append(switch - odown)
     assert min(after_odown) < 0.9 and np.mean(after_odown) < 1.0
 
 
 def lost(raw) -> int:
-    return sum(w["count"] for w in raw["lost_writes"])
+    return sum(w.count for w in raw.lost_writes)
 
 
 def test_no_writes_lost_without_lag_and_loss_grows_with_lag():
@@ -151,8 +153,8 @@ def test_postgres_failover_detection(mode, low, high):
         detected = event_time(raw, "declared down") - 5.0
         assert low <= detected <= high
         assert event_time(raw, "promoted") - 5.0 == pytest.approx(detected + 2.0)
-        assert set(raw["fail_reasons"]) <= {"db_write_refused", "db_write_lost"}
-        assert raw["fail_reasons"].get("db_write_lost", 0) <= s.topology.postgres.connections
+        assert set(raw.fail_reasons) <= {"db_write_refused", "db_write_lost"}
+        assert raw.fail_reasons.get("db_write_lost", 0) <= s.topology.postgres.connections
 
 
 def test_synchronous_replication_loses_no_commit():
@@ -170,7 +172,7 @@ def test_breaker_falls_back_to_postgres_and_returns():
     raw = run_replication(s, 0)
     assert 10.0 < event_time(raw, "breaker opened") < 10.5
     assert 20.0 <= event_time(raw, "breaker closed") <= 20.0 + 10.0 + 0.5
-    assert raw["fallbacks"] > 0
+    assert raw.fallbacks > 0
     assert 0 < lost(raw) <= 2 * 500  # at most about a second of writes (500/s)
 
 
@@ -193,15 +195,14 @@ def test_conservation_through_every_failure(component, kind, engine):
     s = scenario([{"name": "f", "component": component, "kind": kind, "at_s": 5.0,
                    "repair_after_s": 5.0}], duration_s=15, engine=engine)
     raw = run_replication(s, 0)
-    t = raw["totals"]
-    assert t["in_flight"] == raw["lb_in_system"]
+    assert raw.totals.in_flight == raw.lb_in_system
 
 
 def test_db_fleet_shard_down():
     """One shard of ten down: its sessions (a tenth) fail while the rest are served."""
     s = scenario(crash("db-3"), base="db-fleet", duration_s=20)
     raw = run_replication(s, 0)
-    share = raw["fail_reasons"]["db_session_refused"] / raw["totals"]["arrived"]
+    share = raw.fail_reasons["db_session_refused"] / raw.totals.arrived
     assert 0.04 < share < 0.1  # a tenth of the requests after the crash at half the run
 
 
@@ -212,27 +213,26 @@ def test_matrix_same_seed_same_figures_and_verdicts():
     data["incidents"]["matrix"] = True
     s = Scenario.model_validate(data)
     a, b = run_with_failures(s), run_with_failures(s)
-    strip = [{k: v for k, v in f.items() if k != "timeline"} for f in a["failures"]]
-    assert strip == [{k: v for k, v in f.items() if k != "timeline"} for f in b["failures"]]
-    entry = a["failures"][0]
-    assert entry["claimed"]["detection_s"] == "< 5 s"
-    detection = {c["figure"]: c for c in entry["checks"]}["detection_s"]
+    assert [replace(f, timeline=None) for f in a.failures] == [replace(f, timeline=None) for f in b.failures]
+    entry = a.failures[0]
+    assert entry.claimed["detection_s"] == "< 5 s"
+    detection = {c.figure: c for c in entry.checks}["detection_s"]
     # +odown falls in (5.0, 5.3] s after the crash (see the Sentinel test): with down-after 5000 ms
     # a crash cannot be detected in "< 5 s"; the verdict is the one its interval gives: it fails
-    assert 5.0 < entry["detection_s"]["mean"] <= 5.3
-    assert detection["verdict"] == judge(entry["detection_s"], "<", 5.0) == "fails"
+    assert 5.0 < entry.detection_s["mean"] <= 5.3
+    assert detection.verdict == judge(entry.detection_s, "<", 5.0) == "fails"
     # at 200 req/s the breaker's fallback carries the failover: some requests fail, briefly
-    checks = {c["figure"]: c for c in entry["checks"]}
-    assert entry["impaired_s"]["mean"] >= entry["outage_s"]["mean"]
-    assert checks["impaired_s"]["verdict"] == judge(entry["impaired_s"], "<", 10.0)
-    assert checks["impact"]["claimed"] == "none"
-    assert checks["impact"]["verdict"] == ("fails" if entry["impaired_s"]["ci95"][0] > 0 else "uncertain")
+    checks = {c.figure: c for c in entry.checks}
+    assert entry.impaired_s["mean"] >= entry.outage_s["mean"]
+    assert checks["impaired_s"].verdict == judge(entry.impaired_s, "<", 10.0)
+    assert checks["impact"].claimed == "none"
+    assert checks["impact"].verdict == ("fails" if entry.impaired_s["ci95"][0] > 0 else "uncertain")
     # replications were added while a verdict was open (at most 4); those still open are named,
     # and were tried under the claim's condition when it names them
-    assert 2 <= entry["replications"] <= 4
-    assert set(entry["undecided"]) == {c["figure"] for c in entry["checks"] if c["verdict"] == "uncertain"
-                                       or c["verdict"].startswith("holds only")}
-    assert a["healthy_baseline"] and a["failures"][0]["run"]["error_rate"]["mean"] > 0
+    assert 2 <= entry.replications <= 4
+    assert set(entry.undecided) == {c.figure for c in entry.checks if c.verdict == "uncertain"
+                                    or c.verdict.startswith("holds only")}
+    assert a.healthy_baseline and a.failures[0].run.error_rate["mean"] > 0
 
 
 def test_redis_master_crash_at_peak_is_judged_by_its_impaired_time():
@@ -244,13 +244,13 @@ def test_redis_master_crash_at_peak_is_judged_by_its_impaired_time():
                    "detected_by": "sentinel"}], rate_rps=6000, duration_s=40, until_decided=False)
     data = s.model_dump()
     data["incidents"]["matrix"] = True
-    entry = run_with_failures(Scenario.model_validate(data))["failures"][0]
-    checks = {c["figure"]: c for c in entry["checks"]}
-    assert entry["outage_s"]["mean"] < 1 and entry["failed_requests"]["mean"] > 1000
-    assert entry["impaired_s"]["ci95"][0] > 10 and checks["impaired_s"]["verdict"] == "fails"
-    assert entry["p99_during_ms"]["mean"] > 100 and checks["impact"]["verdict"] == "fails"
-    assert all("note" in c for c in entry["checks"] if c["verdict"] == "holds"
-               and c["figure"] in ("impaired_s", "outage_s", "rto_s"))
+    entry = run_with_failures(Scenario.model_validate(data)).failures[0]
+    checks = {c.figure: c for c in entry.checks}
+    assert entry.outage_s["mean"] < 1 and entry.failed_requests["mean"] > 1000
+    assert entry.impaired_s["ci95"][0] > 10 and checks["impaired_s"].verdict == "fails"
+    assert entry.p99_during_ms["mean"] > 100 and checks["impact"].verdict == "fails"
+    assert all(c.note for c in entry.checks if c.verdict == "holds"
+               and c.figure in ("impaired_s", "outage_s", "rto_s"))
 
 
 def test_lost_writes_belong_to_one_failure():
@@ -264,8 +264,10 @@ def test_lost_writes_belong_to_one_failure():
                              ("pg", "pg_primary")))
     later = Failure(name="later", component="redis_master", at_s=30.0)
     failures = [app, redis, both, pg, later]
-    assert owner({"t": 16.0, "store": "redis"}, failures) is redis
-    assert owner({"t": 16.0, "store": "postgres"}, failures) is pg
-    assert owner({"t": 36.0, "store": "redis"}, failures) is later
-    assert owner({"t": 5.0, "store": "redis"}, failures) is None
-    assert owner({"t": 16.0, "store": "redis"}, [app]) is None
+    def lost(t_s: float, store: str) -> LostWrite:
+        return LostWrite(t_s, store, count=1, span_s=0.0, cause="test")
+    assert owner(lost(16.0, "redis"), failures) is redis
+    assert owner(lost(16.0, "postgres"), failures) is pg
+    assert owner(lost(36.0, "redis"), failures) is later
+    assert owner(lost(5.0, "redis"), failures) is None
+    assert owner(lost(16.0, "redis"), [app]) is None

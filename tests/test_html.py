@@ -4,27 +4,27 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.image as mpimg
 import pytest
 
 from reporting import html, markdown, writer
-
-DATA = Path(__file__).parent / "data"
-MATRIX = DATA / "sample-matrix-report.json"  # failure-matrix.yaml, 2 failures, 40 s, 2 replications
+from sim.report import Report
+from tests.helpers import SAMPLE_MATRIX, renamed, sample_report
 
 
 @pytest.fixture
-def matrix() -> dict:
-    return json.loads(MATRIX.read_text())
+def matrix() -> Report:
+    return sample_report(SAMPLE_MATRIX)  # failure-matrix.yaml, 2 failures, 40 s, 2 replications
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory) -> Path:
     """The report directory of the sample, written once (plots take seconds)."""
     out = tmp_path_factory.mktemp("matrix")
-    writer.write_report(json.loads(MATRIX.read_text()), out)
+    writer.write_report(sample_report(SAMPLE_MATRIX), out)
     return out / "report.html"
 
 
@@ -50,31 +50,29 @@ def test_verdicts_first_then_every_section_and_plot(page, matrix):
     order = [text.index(f'id="{s}"') for s in ("verdicts", "headline", "failure-matrix", "tiers",
                                                 "cost-per-month")]
     assert order == sorted(order)
-    for objective in matrix["objectives"].values():  # the objectives, with their verdicts
-        assert f'class="v-{objective["verdict"]}">{objective["verdict"]}<' in text
-    assert text.count("<svg") == 3 + len(matrix["failures"])  # timeline, utilisation, cost
+    for objective in matrix.objectives.values():  # the objectives, with their verdicts
+        assert f'class="v-{objective.verdict}">{objective.verdict}<' in text
+    assert text.count("<svg") == 3 + len(matrix.failures)  # timeline, utilisation, cost
     verdicts = text[text.index('id="verdicts"'):text.index('id="headline"')]
-    for failure in matrix["failures"]:
-        assert f"failure: {failure['name']}" in verdicts
-        assert f'class="v-{failure["verdict"].split()[0]}">{failure["verdict"]}<' in verdicts
+    for failure in matrix.failures:
+        assert f"failure: {failure.name}" in verdicts
+        assert f'class="v-{failure.verdict.split()[0]}">{failure.verdict}<' in verdicts
     assert re.search(r'<details id="nodes"><summary>Nodes</summary>', text)
     ids = re.findall(r'\sid="([^"]+)"', text)
     assert len(ids) == len(set(ids))  # the SVGs' clip paths do not collide
 
 
 def test_scenario_text_cannot_add_markup_or_requests(matrix):
-    matrix["scenario"]["description"] = ('<script>alert(1)</script> ![x](http://example.invalid/a.png)'
-                                         ' [y](javascript:alert(2))')
-    text = html.render(matrix, markdown.render(matrix), {}, matrix)
+    description = '<script>alert(1)</script> ![x](http://example.invalid/a.png) [y](javascript:alert(2))'
+    matrix = replace(matrix, scenario=matrix.scenario.model_copy(update={"description": description}))
+    text = html.render(matrix, markdown.render(matrix), {}, writer.jsonable(matrix.to_dict()))
     assert "<script>alert" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "example.invalid" in text and not re.search(r"<(img|a)\b", text)
     assert "</script>" not in html.embedded_json({"a": "</script>"})
 
 
 def test_comparison_page(matrix, tmp_path):
-    other = json.loads(MATRIX.read_text())
-    other["scenario"]["name"] = "other"
-    writer.write_comparison([matrix, other], tmp_path)
+    writer.write_comparison([matrix, renamed(matrix, "other")], tmp_path)
     text = (tmp_path / "compare.html").read_text()
     assert text.count("<svg") == 1 and "<code>other</code>" in text
     assert [s["scenario"] for s in embedded(text)["scenarios"]] == ["matrix-sample", "other"]

@@ -2,6 +2,7 @@
 two reads on both engines for each of its rules, the share of reads it takes off the database
 against the binomial law, and calm stretches that stay exact with it."""
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -54,8 +55,8 @@ def at_100_ms(monkeypatch):
 def log(engine: str, hit_ratio: float, failure: dict | None = None) -> tuple[list, list, dict]:
     scenario = two_reads(engine, hit_ratio, failure)
     raw = runner.engine(scenario)(scenario, 0)
-    done_at, latency = raw["incident"]
-    gets = {name: raw["nodes"][name]["throughput_rps"] for name in ("memcached-1", "pg-2")}
+    done_at, latency = raw.incident_t_s, raw.incident_latency_s
+    gets = {name: raw.nodes[name].throughput_rps for name in ("memcached-1", "pg-2")}
     return list(done_at), list(latency), gets
 
 
@@ -105,9 +106,9 @@ def test_the_cache_takes_its_hit_ratio_of_reads_off_the_database():
     chance of 6e-5 of failing on a correct model, and the seed is fixed)."""
     scenario = shortened("peak-memcached", duration_s=20, warmup_s=2, replications=1)
     raw = runner.engine(scenario)(scenario, 0)
-    window_s = raw["window_s"]
-    n = sum(round(raw["nodes"][f"memcached-{i}"]["throughput_rps"] * window_s) for i in (1, 2))
-    misses = round(raw["nodes"]["pg-2"]["throughput_rps"] * window_s)
+    window_s = raw.window_s
+    n = sum(round(raw.nodes[f"memcached-{i}"].throughput_rps * window_s) for i in (1, 2))
+    misses = round(raw.nodes["pg-2"].throughput_rps * window_s)
     h = scenario.topology.memcached.hit_ratio
     assert n > 1000
     assert abs(misses - (1 - h) * n) < 4 * math.sqrt(n * h * (1 - h))
@@ -134,6 +135,5 @@ def test_calm_stretches_stay_exact_with_the_cache(failures, in_bulk):
     s = Scenario.model_validate(data)
     events = run_replication(s, 0, bulk=False)
     bulk = run_replication(s, 0, bulk=True)
-    assert bulk["bulk_requests"] > in_bulk * bulk["totals"]["arrived"]
-    del events["bulk_requests"], bulk["bulk_requests"]
-    same_raw(events, bulk)
+    assert bulk.bulk_requests > in_bulk * bulk.totals.arrived
+    same_raw(replace(events, bulk_requests=None), replace(bulk, bulk_requests=None))

@@ -13,10 +13,10 @@ def peak(request):
 def test_conservation(peak):
     """Every request that arrived is completed, failed, or still in flight when the run stops, and
     the in-flight count equals the connections the load balancers still hold (an independent count)."""
-    for totals in peak["conservation"]:
-        assert totals["arrived"] == totals["completed"] + totals["failed"] + totals["in_flight"]
-        assert totals["in_flight"] == totals["lb_in_system"]
-        assert totals["arrived"] > 0
+    for totals in peak.conservation:
+        assert totals.arrived == totals.completed + totals.failed + totals.in_flight
+        assert totals.in_flight == totals.lb_in_system
+        assert totals.arrived > 0
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -26,26 +26,26 @@ def test_littles_law_every_node(name, engine):
     that served anything. Tolerance 2% + 1e-3: only requests straddling the window's edges differ,
     and their share is sojourn / window, below 1e-3 here."""
     report = run(short(name, engine=engine))
-    served = [n for n in report["nodes"].values() if n["throughput_rps"]["mean"] > 0]
+    served = [n for n in report.nodes.values() if n.throughput_rps["mean"] > 0]
     assert served
     for node in served:
-        L, lw = node["in_system_mean"]["mean"], node["littles_law_lambda_w"]["mean"]
+        L, lw = node.in_system_mean["mean"], node.littles_law_lambda_w["mean"]
         assert L == pytest.approx(lw, rel=0.02, abs=1e-3)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_same_seed_same_figures_bit_for_bit(engine):
     a, b = (run(short("peak", duration_s=3, warmup_s=1, engine=engine)) for _ in range(2))
-    assert a["metrics"] == b["metrics"] and a["nodes"] == b["nodes"]
+    assert a.metrics == b.metrics and a.nodes == b.nodes
     c = run(short("peak", duration_s=3, warmup_s=1, seed=2, engine=engine))
-    assert c["metrics"]["latency_ms"] != a["metrics"]["latency_ms"]
+    assert c.metrics.latency_ms != a.metrics.latency_ms
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_replications_are_independent(engine):
     """Replications draw from different streams: their throughputs differ."""
     s = short("peak", duration_s=3, warmup_s=1, engine=engine)
-    assert engine_of(s)(s, 0)["totals"] != engine_of(s)(s, 1)["totals"]
+    assert engine_of(s)(s, 0).totals != engine_of(s)(s, 1).totals
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -58,11 +58,11 @@ def test_overload_fails_requests_instead_of_queueing_forever(engine):
     data = scenario.model_dump()
     data["topology"]["db_fleet"].update(servers=1)
     report = run(type(scenario).model_validate(data))
-    assert 0.25 < report["metrics"]["error_rate"]["mean"] < 0.6
-    assert set(report["failure_reasons"]) == {"lb_queue"}
-    assert report["metrics"]["throughput_rps"]["mean"] == pytest.approx(2000, rel=0.1)
-    for totals in report["conservation"]:
-        assert totals["arrived"] == totals["completed"] + totals["failed"] + totals["in_flight"]
+    assert 0.25 < report.metrics.error_rate["mean"] < 0.6
+    assert set(report.failure_reasons) == {"lb_queue"}
+    assert report.metrics.throughput_rps["mean"] == pytest.approx(2000, rel=0.1)
+    for totals in report.conservation:
+        assert totals.arrived == totals.completed + totals.failed + totals.in_flight
 
 
 def test_replications_in_one_process_report_progress_in_order(monkeypatch):
@@ -75,9 +75,9 @@ def test_replications_in_one_process_report_progress_in_order(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     scenario = short("peak", duration_s=3, warmup_s=1)
     heard = []
-    raws = runner._replications(scenario, 0, 2, heard.append)
+    raws = runner.local_replications(scenario, 0, 2, heard.append)
     assert heard == sorted(heard) and heard[0] == 0 and heard[-1] == 5
-    assert raws[0]["totals"]["arrived"] != raws[1]["totals"]["arrived"]
+    assert raws[0].totals.arrived != raws[1].totals.arrived
 
 
 def test_operations_are_drawn_as_numpy_choice_draws_them():

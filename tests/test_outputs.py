@@ -1,10 +1,10 @@
 """What the tool writes: only into directories that are its own (its marker), never a user's
 file without --force, whole or not at all, mode 0644, checked before the simulation."""
-import copy
 import json
 import stat
 import textwrap
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,10 +12,10 @@ import pytest
 import simulate
 from reporting import writer
 from reporting.writer import MARKER, OutputError
+from sim.report import Report
 from tests.helpers import renamed, sample_report
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "tests" / "data" / "sample-report.json"
 TINY = textwrap.dedent("""\
     name: tiny
     architecture: redis_single
@@ -26,7 +26,7 @@ TINY = textwrap.dedent("""\
 
 
 @pytest.fixture
-def report() -> dict:
+def report() -> Report:
     return sample_report()
 
 
@@ -107,8 +107,7 @@ def test_refresh_replaces_the_old_report_whole(tmp_path, report):
     out = tmp_path / "peak"
     writer.write_report(report, out)
     (out / "incident-stale.png").write_bytes(b"from an older run")
-    report["seed"] = 99
-    writer.write_report(report, out)
+    writer.write_report(replace(report, seed=99), out)
     assert json.loads((out / "report.json").read_text())["seed"] == 99
     assert not (out / "incident-stale.png").exists()
 
@@ -148,10 +147,8 @@ def test_concurrent_runs_on_one_directory(tmp_path, report):
     results = []
 
     def one(seed):
-        r = copy.deepcopy(report)
-        r["seed"] = seed
         try:
-            writer.write_report(r, out)
+            writer.write_report(replace(report, seed=seed), out)
             results.append(seed)
         except OutputError:
             results.append("refused")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -11,16 +12,35 @@ import pytest
 
 from reporting import compare, fmt, incidents, jsontext, markdown, plots, terminal, writer
 from reporting.writer import OutputError
-from tests.helpers import renamed, sample_report
+from sim.report import Conservation, Latency, Report
+from sim.results import NodeSeries
+from tests.helpers import SAMPLE_MATRIX, renamed, sample_report
 
-SAMPLE = Path(__file__).parent / "data" / "sample-report.json"
-MATRIX = Path(__file__).parent / "data" / "sample-matrix-report.json"  # 2 failures, 40 s
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def report() -> dict:
+def report() -> Report:
     return sample_report()
+
+
+def with_metrics(report: Report, **figures) -> Report:
+    return replace(report, metrics=replace(report.metrics, **figures))
+
+
+def with_objective(report: Report, key: str, **fields) -> Report:
+    objectives = report.objectives | {key: replace(report.objectives[key], **fields)}
+    return replace(report, objectives=objectives)
+
+
+def with_simulation(report: Report, **settings) -> Report:
+    sim = report.scenario.simulation.model_copy(update=settings)
+    return replace(report, scenario=report.scenario.model_copy(update={"simulation": sim}))
+
+
+def interval(fig: dict, unit: str = "") -> str:
+    """A figure as fmt.figure writes it: the mean's decimals for the bounds too."""
+    return fmt.figure(fig, unit=unit)
 
 
 def assert_png(path: Path):
@@ -88,7 +108,7 @@ def test_table_aligns_numbers_right_and_text_left():
 # markdown ----------------------------------------------------------------------------------------
 
 def test_markdown_lines_fit_160_columns(report):
-    matrix = json.loads(MATRIX.read_text())
+    matrix = sample_report(SAMPLE_MATRIX)
     for text in (markdown.render(report), markdown.render(matrix), compare.render([report] * 3)):
         assert max(len(line) for line in text.splitlines()) <= 160
     text = markdown.render(matrix)
@@ -98,53 +118,68 @@ def test_markdown_lines_fit_160_columns(report):
     assert "batches |" in text and "not requests" in text  # a replica's throughput is batches
 
 
-def test_headline_figures_come_from_the_dict(report):
-    m = report["metrics"]
+def test_headline_figures_come_from_the_report(report):
+    m = report.metrics
     text = markdown.render(report)
-    p99 = m["latency_ms"]["p99"]
+    p99 = m.latency_ms.p99
     assert f"{p99['mean']:.2f} ms ({p99['ci95'][0]:.2f}–{p99['ci95'][1]:.2f})" in text
-    tp = m["throughput_rps"]
+    tp = m.throughput_rps
     assert f"{tp['mean']:,.0f} req/s ({tp['ci95'][0]:,.0f}–{tp['ci95'][1]:,.0f})" in text
-    head = m["headroom_x"]
+    head = m.headroom_x
     assert f"{head['mean']:.2f}× ({head['ci95'][0]:.2f}–{head['ci95'][1]:.2f})" in text
-    busiest = max(report["nodes"], key=lambda n: report["nodes"][n]["utilisation"]["mean"])
+    busiest = max(report.nodes, key=lambda n: report.nodes[n].utilisation["mean"])
     assert f"bottleneck {busiest} " in text
-    mem = m["redis_memory_mb"]["mean"]
-    share = mem / report["scenario"]["topology"]["redis"]["maxmemory_mb"] * 100
+    mem = m.redis_memory_mb["mean"]
+    share = mem / report.scenario.topology.redis.maxmemory_mb * 100
     assert f"{mem:,.0f} MB" in text and f"{share:.1f}% of maxmemory" in text
-    assert f"${report['cost']['total_usd_per_month']:,.0f}" in text
+    assert f"${report.cost.total_usd_per_month:,.0f}" in text
+
+
+def test_a_renamed_figure_fails_loudly(report):
+    """A figure the reports read under another name raises where it is read, and a report.json
+    missing one is refused: no dash where a figure went missing."""
+    data = json.loads((Path(__file__).parent / "data" / "sample-report.json").read_text())
+    data["metrics"]["throughput_per_s"] = data["metrics"].pop("throughput_rps")
+    with pytest.raises(ValueError, match="throughput_rps"):
+        Report.from_dict(data)
+    with pytest.raises(AttributeError):
+        report.metrics.throughput_per_s
 
 
 def test_redis_memory_over_maxmemory_is_flagged(report):
-    report["metrics"]["redis_memory_mb"] = {"mean": 4400.0, "ci95": [4300.0, 4500.0]}
+    report = with_metrics(report, redis_memory_mb={"mean": 4400.0, "ci95": [4300.0, 4500.0]})
     assert "107% of maxmemory 4,096 MB (**over maxmemory**" in markdown.render(report)
-    report["scenario"]["topology"]["redis"] = None
+    topology = report.scenario.topology.model_copy(update={"redis": None})
+    report = replace(report, scenario=report.scenario.model_copy(update={"topology": topology}))
     assert "| Redis memory " in markdown.render(report) and "– (no Redis)" in markdown.render(report)
 
 
 def test_markdown_sections_and_title(report):
     text = markdown.render(report)
-    assert text.startswith(f"# Scenario `{report['scenario']['name']}`")
-    for section in ("Headline", "Objectives", "Latency by operation", "Tiers", "Nodes",
+    assert text.startswith(f"# Scenario `{report.name}`")
+    for section in ("Stability", "Headline", "Objectives", "Latency by operation", "Tiers", "Nodes",
                     "Cost per month", "Conservation", "How to read this", "Plots"):
         assert f"\n## {section}\n" in text
     assert "## Failures by reason" not in text  # the sample has none
-    assert f"seed {report['seed']}" in text and f"{report['replications']} replications" in text
+    assert f"seed {report.seed}" in text and f"{report.replications} replications" in text
     assert "![Throughput and latency over time](timeline.png)" in text
 
 
 def test_none_renders_as_dash(report):
-    assert report["nodes"]["lb-2"]["latency_ms"]["p50"]["mean"] is None
-    row = next(line for line in markdown.render(report).splitlines() if line.startswith("| lb-2 "))
+    """A figure without data (no request through a node in the window) reads as a dash."""
+    none = {"mean": None, "ci95": [None, None]}
+    node = replace(report.nodes["lb-1"], latency_ms=Latency(none, none, none, none, none))
+    report = replace(report, nodes=report.nodes | {"lb-1": node})
+    row = next(line for line in markdown.render(report).splitlines() if line.startswith("| lb-1 "))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[6] == "–" and cells[7] == "–"  # p50, p99
     assert "None" not in markdown.render(report)
 
 
 def test_objective_verdicts_and_failures(report):
-    report["objectives"]["p99_latency_ms"]["verdict"] = "missed"
-    report["failure_reasons"] = {"lb_maxconn": {"mean": 12.0, "ci95": [10.0, 14.0]},
-                                 "app_queue_full": {"mean": 4.0, "ci95": [4.0, 4.0]}}
+    report = with_objective(report, "p99_latency_ms", verdict="missed")
+    report = replace(report, failure_reasons={"lb_maxconn": {"mean": 12.0, "ci95": [10.0, 14.0]},
+                                              "app_queue_full": {"mean": 4.0, "ci95": [4.0, 4.0]}})
     text = markdown.render(report)
     assert "| **missed** |" in text
     failures = text.split("## Failures by reason")[1].split("##")[0]
@@ -154,8 +189,9 @@ def test_objective_verdicts_and_failures(report):
 
 def test_conservation_flags_a_broken_replication(report):
     assert "**NO**" not in markdown.render(report)
-    report["conservation"][0]["lb_in_system"] += 1  # the balancers' own count disagrees
-    assert "**NO**" in markdown.render(report)
+    first: Conservation = report.conservation[0]
+    broken = replace(first, lb_in_system=first.lb_in_system + 1)  # the balancers' count disagrees
+    assert "**NO**" in markdown.render(replace(report, conservation=[broken] + report.conservation[1:]))
 
 
 # plots -------------------------------------------------------------------------------------------
@@ -168,6 +204,10 @@ def test_plots_are_valid_pngs(report, tmp_path):
 
 
 def test_idle_nodes_are_left_out_of_utilisation(report):
+    """Nodes that never served are not in the report (lb-2, pg-3); one idle throughout the
+    series is not drawn either."""
+    idle = NodeSeries(*[[0.0] * len(report.series.nodes["pg-1"].utilisation)] * 2)
+    report = replace(report, series=replace(report.series, nodes=report.series.nodes | {"pg-1": idle}))
     groups = plots._node_groups(report)
     drawn = {node for members in groups.values() for node, _ in members}
     assert {"lb-2", "pg-1", "pg-3"}.isdisjoint(drawn)
@@ -175,13 +215,16 @@ def test_idle_nodes_are_left_out_of_utilisation(report):
 
 
 def test_plots_survive_gaps_and_long_runs(report, tmp_path):
-    series = report["series"]
-    series["latency_ms_p50_p95_p99"][1] = [None, None, None]
-    report["scenario"]["failures"] = [{"name": "master down", "component": "redis_master",
-                                       "kind": "crash", "at_s": 3000.0, "repair_after_s": 60.0}]
-    report["scenario"]["simulation"].update(duration_s=7200, warmup_s=600)
-    series["arrivals_rps"] = list(np.linspace(0, 6000, 7201))
-    t, y = plots._binned(1.0, series["arrivals_rps"], 7200)
+    from sim.schema_failures import Failure
+    latency = [list(r) for r in report.series.latency_ms_p50_p95_p99]
+    latency[1] = [None, None, None]
+    failure = Failure(name="master down", component="redis_master", kind="crash", at_s=3000.0,
+                      repair_after_s=60.0)
+    report = with_simulation(report, duration_s=7200, warmup_s=600)
+    report = replace(report, scenario=report.scenario.model_copy(update={"failures": [failure]}),
+                     series=replace(report.series, latency_ms_p50_p95_p99=latency,
+                                    arrivals_rps=list(np.linspace(0, 6000, 7201))))
+    t, y = plots._binned(1.0, report.series.arrivals_rps, 7200)
     assert len(y) <= plots.MAX_POINTS and t[-1] < 7200
     for path in plots.write_plots(report, tmp_path):
         assert_png(path)
@@ -190,11 +233,12 @@ def test_plots_survive_gaps_and_long_runs(report, tmp_path):
 def test_long_series_are_bounded_and_plot_the_same(report):
     """A day's per-second series would make report.json 63 MB: over an hour they are kept as
     block means, and the plots (at most 1,000 points) come out the same from either."""
-    series = report["series"]
+    data = report.to_dict()
+    series = data["series"]
     series["arrivals_rps"] = list(6000 + 1000 * np.sin(np.arange(7200) / 500))
     series["nodes"]["lb-1"]["utilisation"] = [0.2] * 7199 + [None]
     series["latency_ms_p50_p95_p99"] = [[1.0, 2.0, 3.0 + i % 7] for i in range(7200)]
-    text = jsontext.dumps(writer.jsonable(jsontext.bounded(report)))
+    text = jsontext.dumps(writer.jsonable(jsontext.bounded(data)))
     written = json.loads(text)["series"]
     assert written["step_s"] == 2.0 and len(written["arrivals_rps"]) == 3600
     assert written["latency_step_s"] == 2.0 and written["latency_ms_p50_p95_p99"][0] == [1, 2, 3.5]
@@ -210,8 +254,9 @@ def test_long_series_are_bounded_and_plot_the_same(report):
 def test_terminal_summary_is_short_and_complete(report):
     text = terminal.summary(report)
     assert len(text.splitlines()) <= 15
-    assert "4.30 ms (4.21–4.38)" in text
-    assert text.count("MET:") == len(report["objectives"])
+    assert interval(report.metrics.latency_ms.p99, "ms") in text
+    verdicts = [o.verdict.upper() for o in report.objectives.values()]
+    assert sum(text.count(f"{v}:") for v in set(verdicts)) == len(verdicts) > 0
     assert "|" not in text  # plain text, not markdown
 
 
@@ -222,7 +267,8 @@ def test_writer_writes_everything(report, tmp_path):
     assert {p.name for p in paths} == {"report.json", "report.md", "report.html", "timeline.png",
                                        "utilisation.png", "cost.png"}
     assert all(p.is_file() for p in paths)
-    assert json.loads((tmp_path / "peak" / "report.json").read_text()) == report
+    written = json.loads((tmp_path / "peak" / "report.json").read_text())
+    assert written == writer.jsonable(report.to_dict()) and Report.from_dict(written) == report
     assert (tmp_path / "peak" / "report.md").read_text() == markdown.render(report)
 
 
@@ -246,8 +292,7 @@ def test_writer_refuses_another_scenarios_directory(report, tmp_path, no_plots):
 
 def test_writer_refreshes_the_same_scenario(report, tmp_path, no_plots):
     writer.write_report(report, tmp_path)
-    report["seed"] = 99
-    writer.write_report(report, tmp_path)
+    writer.write_report(replace(report, seed=99), tmp_path)
     assert json.loads((tmp_path / "report.json").read_text())["seed"] == 99
 
 
@@ -258,9 +303,9 @@ def test_writer_refuses_a_directory_without_its_marker(report, tmp_path, no_plot
 
 
 def test_json_is_strict_with_nan_inf_and_numpy(report, tmp_path, no_plots):
-    report["metrics"]["headroom_x"] = {"mean": math.inf, "ci95": [np.float64(math.inf), None]}
-    report["series"]["in_flight"] = np.array([1.0, math.nan])
-    report["replications"] = np.int64(5)
+    report = with_metrics(report, headroom_x={"mean": math.inf, "ci95": [np.float64(math.inf), None]})
+    report = replace(report, series=replace(report.series, in_flight=np.array([1.0, math.nan])),
+                     replications=np.int64(5))
     writer.write_report(report, tmp_path)
     text = (tmp_path / "report.json").read_text()
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
@@ -272,8 +317,8 @@ def test_json_is_strict_with_nan_inf_and_numpy(report, tmp_path, no_plots):
 # compare -----------------------------------------------------------------------------------------
 
 def test_compare_has_one_row_per_report(report):
-    reports = [report, renamed(report, "db-fleet"), renamed(report, "redis-single")]
-    reports[1]["objectives"]["p99_latency_ms"]["verdict"] = "missed"
+    reports = [report, with_objective(renamed(report, "db-fleet"), "p99_latency_ms", verdict="missed"),
+               renamed(report, "redis-single")]
     text = compare.render(reports)
     latency = text.split("## Cost and latency")[1].split("##")[0]
     rows = [line for line in latency.splitlines() if line.startswith("|")]
@@ -281,7 +326,7 @@ def test_compare_has_one_row_per_report(report):
     assert header == ["Scenario", "Architecture", "Cost per month", "p50 (ms)", "p99 (ms)",
                       "p99.9 (ms)"]
     assert [r.split("|")[1].strip() for r in rows[2:]] == ["`peak`", "`db-fleet`", "`redis-single`"]
-    assert all("4.30 (4.21–4.38)" in r for r in rows[2:])
+    assert all(interval(report.metrics.latency_ms.p99) in r for r in rows[2:])
     objectives = text.split("## Objectives")[1].split("##")[0]
     assert "**missed** (≤ 100 ms)" in next(r for r in objectives.splitlines() if "`db-fleet`" in r)
     plain = compare.render_plain(reports)

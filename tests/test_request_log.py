@@ -2,7 +2,8 @@
 also when the fast engine runs them in a calm stretch (sim.fast.kept), and in report.json."""
 import pytest
 
-from sim import runner
+from sim import summary
+from sim.results import plain
 from tests.helpers import ENGINES
 from tests.request_logs import request_log, run, scenario
 
@@ -20,13 +21,13 @@ def test_log_of_a_calm_stretch(engine, monkeypatch):
     done = [(t, round(t + 1.3, 6), "page", "ok", f"app-{2 - i % 2}") for i, (t, _) in enumerate(requests[:1999])]
     assert request_log(raw) == done + [(3999, None, "page", None, "app-1")]
     if engine == "fast":
-        assert raw["bulk_requests"] >= 1024
-    assert runner.report(s, [raw, raw], 1.0)["request_logs"] == [raw["request_log"]] * 2
+        assert raw.bulk_requests >= 1024
+    assert summary.report(s, [raw, raw], 1.0).to_dict()["request_logs"] == [plain(raw.request_log)] * 2
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_nothing_logged_by_default(engine, monkeypatch):
     s = scenario(engine, ["page"], {"simulation": {"log_requests": 0}})
     raw = run(monkeypatch, s, [(1, "page"), (2, "page")])
-    assert raw["request_log"] == [] and raw["totals"]["completed"] == 2
-    assert "request_logs" not in runner.report(s, [raw, raw], 1.0)
+    assert raw.request_log == () and raw.totals.completed == 2
+    assert summary.report(s, [raw, raw], 1.0).request_logs is None

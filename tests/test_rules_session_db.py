@@ -93,8 +93,8 @@ def test_circuit_breaker(engine, monkeypatch):
                                 (3, 4.3, "pipelined", "redis_refused", "app-1"),
                                 (5, 8.7, "pipelined", "ok", "app-1"), (20, 21.55, "pipelined", "ok", "app-1"),
                                 (25, 26.55, "pipelined", "ok", "app-1")]
-    assert raw["fallbacks"] == 1
-    breaker = [(round(t * 1000, 6), text) for t, source, text, _ in raw["events"] if source == "app"]
+    assert raw.fallbacks == 1
+    breaker = [(round(t * 1000, 6), text) for t, source, text, _ in raw.events if source == "app"]
     assert breaker == [(4.3, "breaker opened"), (4.3, "session traffic to PostgreSQL"),
                        (21.45, "breaker closed: session traffic back to Redis")]
 
@@ -109,7 +109,7 @@ def test_reads_round_robin_over_read_replicas_writes_on_the_primary(engine, monk
     raw = run(monkeypatch, s, [(1, "db_read"), (5, "db_read"), (10, "db_write")])
     assert request_log(raw) == [(1, 3.7, "db_read", "ok", "app-1"), (5, 9.7, "db_read", "ok", "app-1"),
                                 (10, 13.7, "db_write", "ok", "app-1")]
-    served = {n: round(raw["nodes"][n]["throughput_rps"] * raw["window_s"]) for n in ("pg-1", "pg-2", "pg-3")}
+    served = {n: round(raw.nodes[n].throughput_rps * raw.window_s) for n in ("pg-1", "pg-2", "pg-3")}
     assert served == {"pg-1": 1, "pg-2": 1, "pg-3": 1}
 
 

@@ -39,18 +39,18 @@ def mm1(request):
 
 def test_mm1_mean_sojourn_and_wait_probability(mm1):
     """M/M/1: W = 1 / (mu - lambda) = 3.333 ms; P(wait) = rho = 0.7; utilisation = rho."""
-    node = mm1["nodes"]["app-1"]
-    assert_agrees(node["sojourn_mean_ms"], 1000 / (1000 - 700))
-    assert_agrees(node["waited_fraction"], 0.7)
-    assert_agrees(node["utilisation"], 0.7)
+    node = mm1.nodes["app-1"]
+    assert_agrees(node.sojourn_mean_ms, 1000 / (1000 - 700))
+    assert_agrees(node.waited_fraction, 0.7)
+    assert_agrees(node.utilisation, 0.7)
 
 
 def test_mm1_end_to_end_quantiles(mm1):
     """M/M/1 sojourn is exponential with rate mu - lambda: p50 = ln 2 / 300 s, p99 = ln 100 / 300 s."""
-    lat = mm1["metrics"]["latency_ms"]
-    assert_agrees(lat["p50"], 1000 * math.log(2) / 300)
-    assert_agrees(lat["p99"], 1000 * math.log(100) / 300)
-    assert_agrees(mm1["metrics"]["throughput_rps"], 700)
+    lat = mm1.metrics.latency_ms
+    assert_agrees(lat.p50, 1000 * math.log(2) / 300)
+    assert_agrees(lat.p99, 1000 * math.log(100) / 300)
+    assert_agrees(mm1.metrics.throughput_rps, 700)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -60,11 +60,11 @@ def test_mmc_erlang_c(engine):
     c, mu, lam = 4, 100.0, 320.0
     report = run(queue_scenario(lam, exp(10.0), cores=c, workers=c, duration_s=200, warmup_s=20,
                                 engine=engine))
-    node = report["nodes"]["app-1"]
+    node = report.nodes["app-1"]
     p_wait = erlang_c(c, lam / mu)
-    assert_agrees(node["waited_fraction"], p_wait)
-    assert_agrees(node["sojourn_mean_ms"], 1000 * (p_wait / (c * mu - lam) + 1 / mu))
-    assert_agrees(node["utilisation"], lam / (c * mu))
+    assert_agrees(node.waited_fraction, p_wait)
+    assert_agrees(node.sojourn_mean_ms, 1000 * (p_wait / (c * mu - lam) + 1 / mu))
+    assert_agrees(node.utilisation, lam / (c * mu))
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -76,12 +76,12 @@ def test_tandem_network(engine):
     report = run(queue_scenario(lam, exp(1.0), cores=1, workers=10_000, redis=exp(0.8),
                                 duration_s=60, warmup_s=10, engine=engine))
     a, b = mu1 - lam, mu2 - lam
-    assert_agrees(report["nodes"]["app-1/cpu"]["sojourn_mean_ms"], 1000 / a)
-    assert_agrees(report["nodes"]["redis-1"]["sojourn_mean_ms"], 1000 / b)
-    lat = report["metrics"]["latency_ms"]
-    assert_agrees(lat["mean"], 1000 / a + 1000 / b)
+    assert_agrees(report.nodes["app-1/cpu"].sojourn_mean_ms, 1000 / a)
+    assert_agrees(report.nodes["redis-1"].sojourn_mean_ms, 1000 / b)
+    lat = report.metrics.latency_ms
+    assert_agrees(lat.mean, 1000 / a + 1000 / b)
 
     def cdf(t):
         return 1 - (b * math.exp(-a * t) - a * math.exp(-b * t)) / (b - a)
     for name, q in (("p50", 0.5), ("p99", 0.99)):
-        assert_agrees(lat[name], 1000 * optimize.brentq(lambda t: cdf(t) - q, 0, 1))
+        assert_agrees(getattr(lat, name), 1000 * optimize.brentq(lambda t: cdf(t) - q, 0, 1))

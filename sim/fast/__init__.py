@@ -27,6 +27,28 @@ from pathlib import Path
 
 import numba
 
+from sim.errors import UserError
+
+# sim.fast.world copies numba's internal layout of a MemInfo (its reference count, then the data
+# pointer), which numba may change in any release: the fast engine runs on the numba releases it
+# was tested with (pyproject.toml pins the same).
+TESTED_NUMBA = ("0.68",)
+
+
+class UntestedNumba(UserError):
+    """The installed numba is not a release the fast engine was tested with."""
+
+
+def check_numba(version: str) -> None:
+    if ".".join(version.split(".")[:2]) not in TESTED_NUMBA:
+        raise UntestedNumba(
+            f"numba {version} is not a release the fast engine was tested with "
+            f"({', '.join(v + '.x' for v in TESTED_NUMBA)}): install one "
+            "(pip install -e . installs the pinned one) or run with --engine reference")
+
+
+check_numba(numba.__version__)
+
 KEEP = 3  # compiled caches kept: this version's, and the two others used last (other checkouts)
 
 

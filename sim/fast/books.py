@@ -11,7 +11,7 @@ from numba.extending import intrinsic
 
 from sim.fast.events import push_event
 from sim.fast.world import jit
-from sim.histogram import EDGES, LOW_S
+from sim.histogram import EDGES_S as EDGES, LOW_S
 # bucket() without a logarithm: frexp splits v into m x 2**e (m in [0.5, 1)); cells of 1/1024 of
 # an octave (0.07% wide, inside a 1% bucket) map to the bucket of their lower end, and one edge
 # at most lies inside a cell. A cell's index is read off the bits of v: the exponent, then the

@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from sim import breaker, mechanisms
-from sim.engine import arrival_stream, setup
 from sim.failures import inject
 from sim.fast import build, kernel, results
 from sim.fast.build import BULK
 from sim.fast.inputs import POOL, Pools, pool_streams
 from sim.fast.layout import IN_WORKER_QUEUE
+from sim.results import Replication
+from sim.run_setup import arrival_stream, setup
 from sim.schema import Scenario
 
 LOAD_AHEAD_S = 300.0
@@ -117,7 +118,7 @@ class Driver:
         g["n_brk"] = 0
 
     def probe(self) -> dict:
-        """The autoscaler's reading (sim.engine.probe): cumulative books of the app servers."""
+        """The autoscaler's reading (the reference engine's probe): the app servers' cumulative books."""
         self.catch_up()
         w, now = self.w, self.env.now
         st, busy, queue, rq, apps = w.node, w.busy, w.queue, w.rq, w.apps
@@ -135,7 +136,8 @@ class Driver:
         return out | {"completed": int(g["completed"][0]), "latency_s": float(g["latency_s"][0])}
 
 
-def run_replication(scenario: Scenario, replication: int, progress=None, bulk: bool = True) -> dict:
+def run_replication(scenario: Scenario, replication: int, progress=None,
+                    bulk: bool = True) -> Replication:
     """The same raw figures as sim.engine.run_replication, from the compiled request path;
     `bulk`: calm stretches without the event queue (sim.fast.bulk), the same figures faster."""
     sim = scenario.simulation

@@ -1,15 +1,15 @@
 """The compiled path's books turned into the reference engine's raw figures."""
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 from numba import njit
 
-from sim.engine import node_figures, result, role_of
 from sim.fast.books import LOG_APP, LOG_ARRIVED, LOG_OK, LOG_OP
 from sim.fast.layout import REASONS
 from sim.histogram import LogHistogram
+from sim.metrics import Recorded, Recorder
+from sim.results import LoggedRequest, Replication
+from sim.run_setup import node_figures, result, role_of
 
 
 def _hist(counts: np.ndarray, total_s: float) -> LogHistogram:
@@ -19,7 +19,7 @@ def _hist(counts: np.ndarray, total_s: float) -> LogHistogram:
 
 
 @njit(cache=True)
-def _sort_by_time(t, v, most_moved):
+def sort_by_time(t, v, most_moved):
     """Sorts the pairs (t[i], v[i]) by t in place, stably, by insertion: completions come nearly
     in time order. Returns False, the pairs only partly sorted, if one would move further than
     most_moved places."""
@@ -34,29 +34,34 @@ def _sort_by_time(t, v, most_moved):
     return True
 
 
-def _fill_recorder(rec, w, op_names: list[str]):
-    """The Recorder the reference engine would have filled, from the compiled books."""
+def recorded(rec: Recorder, w, op_names: list[str], nodes) -> Recorded:
+    """What the reference engine's Recorder would hold at the end, from the compiled books
+    (`rec`: the replication's recorder, unused but for its settings)."""
     bk, g = w, w.g[0]
-    rec.arrived, rec.done, rec.failed, rec.slow = (bk.bins[i].tolist() for i in range(4))
-    rec.fail_reasons = Counter({REASONS[i]: int(n) for i, n in enumerate(bk.reasons) if n})
-    rec.latency, rec.baseline = _hist(bk.hist[0], bk.hist_s[0]), _hist(bk.hist[1], bk.hist_s[1])
     by_index = {name: i for i, name in enumerate(op_names)}
-    rec.by_op = {name: _hist(bk.hist[2 + by_index[name]], bk.hist_s[2 + by_index[name]])
-                 if name in by_index else LogHistogram() for name in rec.by_op}
     steps = int(w.c["n_steps"][0])
-    rec.window_quantiles = [[_hist(bk.step_hist[i], 0).quantile_s(q) * 1000 for q in (0.5, 0.95, 0.99)]
-                            for i in range(steps)]
     n = int(g["n_inc"])
     t, latency = bk.incident[0, :n], bk.incident[1, :n]  # completions, in time order
-    if not _sort_by_time(t, latency, 4096):
+    if not sort_by_time(t, latency, 4096):
         order = np.argsort(t, kind="stable")
         t, latency = t[order], latency[order]
-    rec.incident_t, rec.incident_latency = t, latency
-    rec.session_writes, rec.fallbacks = int(g["writes"]), int(g["fallbacks"])
-    rec.completed, rec.latency_s = int(g["completed"]), float(g["latency_s"])
+    return Recorded(
+        duration_s=rec.duration_s, bin_s=rec.bin_s,
+        arrived=bk.bins[0].copy(), done=bk.bins[1].copy(), failed=bk.bins[2].copy(),
+        slow=bk.bins[3].copy(),
+        fail_reasons={REASONS[i]: int(n) for i, n in enumerate(bk.reasons) if n},
+        latency=_hist(bk.hist[0], bk.hist_s[0]), baseline=_hist(bk.hist[1], bk.hist_s[1]),
+        by_op={name: _hist(bk.hist[2 + by_index[name]], bk.hist_s[2 + by_index[name]])
+               if name in by_index else LogHistogram() for name in rec.by_op},
+        step_s=rec.step_s,
+        window_quantiles_ms=[[_hist(bk.step_hist[i], 0).quantile_s(q) * 1000 for q in (0.5, 0.95, 0.99)]
+                             for i in range(steps)],
+        incident_t_s=t, incident_latency_s=latency,
+        session_writes=int(g["writes"]), fallbacks=int(g["fallbacks"]),
+        request_log=_request_log(w, op_names, nodes.apps))
 
 
-def _request_log(w, op_names: list[str], apps) -> list[dict]:
+def _request_log(w, op_names: list[str], apps) -> tuple[LoggedRequest, ...]:
     """Recorder.request_log from the compiled log, with the requests still in flight."""
     log = w.req_log.copy()
     rq = w.rq[(w.rq["rid"] >= 0) & (w.rq["rid"] < len(log))]
@@ -65,18 +70,17 @@ def _request_log(w, op_names: list[str], apps) -> list[dict]:
     out = []
     for arrived, ended, op, outcome, app in log[~np.isnan(log[:, LOG_ARRIVED])]:  # NaN: not arrived
         in_flight = np.isnan(ended)
-        out.append({"arrived_s": float(arrived), "ended_s": None if in_flight else float(ended),
-                    "op": op_names[int(op)],
-                    "outcome": None if in_flight else "ok" if outcome == LOG_OK else REASONS[int(outcome)],
-                    "app": apps[int(app)].name if app >= 0 else None})
-    return out
+        out.append(LoggedRequest(
+            float(arrived), None if in_flight else float(ended), op_names[int(op)],
+            None if in_flight else "ok" if outcome == LOG_OK else REASONS[int(outcome)],
+            apps[int(app)].name if app >= 0 else None))
+    return tuple(out)
 
 
-def raw(scenario, w, rec, control, nodes, stations, op_names: list[str], app_servers: list[int]) -> dict:
+def raw(scenario, w, rec, control, nodes, stations, op_names: list[str],
+        app_servers: list[int]) -> Replication:
     sim = scenario.simulation
     window_s = sim.duration_s - sim.warmup_s
-    _fill_recorder(rec, w, op_names)
-    rec.request_log = _request_log(w, op_names, nodes.apps)
     st, bk = w.node, w
     figures, series = {}, {}
     seconds = max(0, int(np.ceil(sim.duration_s)) - 1)  # the reference samples at 1, 2, ... s
@@ -89,7 +93,6 @@ def raw(scenario, w, rec, control, nodes, stations, op_names: list[str], app_ser
         series[s.name] = {"utilisation": (bk.busy[i, :seconds] / s.capacity).tolist(),
                           "queue": bk.queue[i, :seconds].tolist()}
     lb_in_system = int(sum(st["in_use"][i] + st["qlen"][i] for i in w.lbs))
-    out = result(scenario, rec, control, nodes, figures, {"nodes": series, "app_servers": app_servers},
-                 lb_in_system)
-    out["bulk_requests"] = int(w.g["bulk_n"][0])  # how many ran in calm stretches (sim.fast.bulk)
-    return out
+    return result(scenario, recorded(rec, w, op_names, nodes), control, nodes, figures,
+                  {"nodes": series, "app_servers": app_servers}, lb_in_system,
+                  bulk_requests=int(w.g["bulk_n"][0]))  # how many ran in calm stretches (sim.fast.bulk)

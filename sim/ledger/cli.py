@@ -44,13 +44,13 @@ def write_availability(out: Path, result: dict, matrix: dict, source: str) -> st
     """availability.json, availability.md and availability.html in out; returns the markdown."""
     from reporting import html
     from reporting.availability import markdown
-    from reporting.writer import _write_text, dump_json, jsonable
+    from reporting.writer import dump_json, jsonable, write_text
     data = jsonable(result | {"matrix_report": source})
     dump_json(out / "availability.json", data)
     revenue = matrix.get("scenario", {}).get("incidents", {}).get("revenue_usd_per_hour")
     text = markdown(result, source, revenue)
-    _write_text(out / "availability.md", text + "\n")
-    _write_text(out / "availability.html", html.render_page("sessionsim: annual availability", text, data))
+    write_text(out / "availability.md", text + "\n")
+    write_text(out / "availability.html", html.render_page("sessionsim: annual availability", text, data))
     return text
 
 
@@ -111,7 +111,7 @@ def cmd_claims(argv, progress=None) -> int:
     args = parser.parse_args(argv)
     from reporting import html
     from reporting.ledger import markdown
-    from reporting.writer import _write_text, dump_json, jsonable
+    from reporting.writer import dump_json, jsonable, write_text
     from sim.ledger import book, runs
     ledger = book.load(args.ledger)
     paths = [args.out / "claims.json", args.out / "claims.md", args.out / "claims.html"]
@@ -133,8 +133,8 @@ def cmd_claims(argv, progress=None) -> int:
         "calibration": str(args.calibration) if args.calibration else "none"}}
     dump_json(paths[0], result)
     text = markdown(result)
-    _write_text(paths[1], text + "\n")
-    _write_text(paths[2], html.render_page("sessionsim: the document's claims", text, jsonable(result)))
+    write_text(paths[1], text + "\n")
+    write_text(paths[2], html.render_page("sessionsim: the document's claims", text, jsonable(result)))
     print(result["summary"]["line"])
     print(f"claims: {args.out / 'claims.html'} (beside it claims.md, claims.json and availability.*)")
     return 0

@@ -41,7 +41,8 @@ def matrix_report(path: Path | None, scenario_file: Path, progress=None) -> tupl
     scenario = scenario_io.load(scenario_file)
     if not scenario.failures:
         raise InputError(scenario_file, None, "failures", "none; expected a failure-matrix scenario")
-    return run(scenario, progress), f"{scenario_file} (run now, seed {scenario.simulation.seed})"
+    return (run(scenario, progress).to_dict(),
+            f"{scenario_file} (run now, seed {scenario.simulation.seed})")
 
 
 def availability_targets(claims: str = "doc-failure-matrix") -> dict:

@@ -41,7 +41,7 @@ def run_all(ledger: dict, out: Path, progress=None) -> tuple[dict, list[str]]:
         report = _kept(path, scenario)
         if report is None:
             report = run(scenario, progress(scenario, f"ledger run {name}") if progress else None)
-            dump_json(path, report | {"series": None})  # the time series are not read
+            dump_json(path, report.to_dict() | {"series": None})  # the time series are not read
             report = json.loads(path.read_text(encoding="utf-8"))
             ran.append(name)
         reports[name] = report

@@ -5,6 +5,7 @@ uncertain (simulation.until_decided, forced on), up to simulation.max_replicatio
 from __future__ import annotations
 
 from sim import claims, failure_matrix, runner
+from sim.report import Report
 from sim.schema import Scenario
 from sim.sweep import run_points
 
@@ -16,18 +17,18 @@ def _decided(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={"simulation": type(scenario.simulation)(**data)})
 
 
-def objective_checks(report: dict) -> list[dict]:
+def objective_checks(report: Report) -> list[dict]:
     out = []
-    for name, o in report["objectives"].items():
-        check = {"figure": name, "failure": None, "target": f"{o['operator']} {o['target']:g}",
-                 "value": o["value"], "verdict": o["verdict"]}
-        if o.get("reason"):
-            check["reason"] = o["reason"]
+    for name, o in report.objectives.items():
+        check = {"figure": name, "failure": None, "target": f"{o.operator} {o.target:g}",
+                 "value": o.value, "verdict": o.verdict}
+        if o.reason:
+            check["reason"] = o.reason
         out.append(check)
     return out
 
 
-def healthy(executor, scenario: Scenario) -> tuple[dict, list[dict]]:
+def healthy(executor, scenario: Scenario) -> tuple[Report, list[dict]]:
     """(the report of the run without failures, its objective checks)."""
     report = run_points(executor, [_decided(scenario.model_copy(update={"failures": []}))])[0]
     return report, objective_checks(report)
@@ -48,11 +49,11 @@ def failure_checks(scenario: Scenario, order: list[str]) -> list[dict]:
         alone = _decided(scenario.model_copy(update={"failures": [failure]}))
         judged = failure_matrix.judge_failure(alone, failure, claim, book["impact_words"])
         _, _, entry, _ = runner.sequential(alone, judged)
-        for c in entry["checks"]:
-            out.append({"figure": c["figure"], "failure": failure.name,
-                        "target": f"{c['op']} {c['value']:g}", "value": entry[c["figure"]],
-                        "verdict": c["verdict"], "claimed": c["claimed"],
-                        "replications": entry["replications"]})
+        for c in entry.checks:
+            out.append({"figure": c.figure, "failure": failure.name,
+                        "target": f"{c.op} {c.value:g}", "value": entry.figure(c.figure),
+                        "verdict": c.verdict, "claimed": c.claimed,
+                        "replications": entry.replications})
         if first_failing(out):
             if failure.name in order:
                 order.remove(failure.name)
@@ -66,8 +67,7 @@ def excuse(check: dict) -> str:
     where = f"{check['failure']}: " if check["failure"] else ""
     if check.get("reason"):
         return f"{where}{check['figure']} {check['verdict']} ({check['reason']})"
-    v = check["value"] or {}
-    mean, (lo, hi) = v.get("mean"), v.get("ci95", [None, None])
+    mean, (lo, hi) = check["value"]["mean"], check["value"]["ci95"]
     shown = "no figure" if mean is None else f"{mean:.4g}" + (
         f" ({lo:.4g}-{hi:.4g})" if lo is not None else "")
     return f"{where}{check['figure']} {shown} against {check['target']}: {check['verdict']}"

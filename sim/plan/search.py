@@ -27,7 +27,7 @@ class Counting(Executor):
         out = self.inner.run_tasks(tasks)
         for raws in out:
             self.replications_run += len(raws)
-            self.requests += sum(r["totals"]["arrived"] for r in raws)
+            self.requests += sum(r.totals.arrived for r in raws)
         return out
 
 

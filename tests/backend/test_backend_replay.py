@@ -63,10 +63,10 @@ def test_calibration_feeds_a_scenario(calibrated, capsys):
                  for name, share in s.workload.mix.items()
                  for op in [s.workload.operations[name]])
     raw = run_replication(s, 0)
-    master = raw["nodes"]["redis-1"]
-    assert master["role"] == "master"
+    master = raw.nodes["redis-1"]
+    assert master.role == "master"
     expected = 500 * busy_s
-    assert abs(master["utilisation"] - expected) <= 0.15 * expected
+    assert abs(master.utilisation - expected) <= 0.15 * expected
 
 
 def test_replay_prediction_is_within_tolerance_at_the_calibration_load(calibrated, tmp_path):
@@ -188,7 +188,7 @@ def test_the_replayed_stream_is_the_simulators(calibrated):
                         7, 1)
     stream = request_stream(s)
     raw = run_replication(s, 0)
-    assert raw["totals"]["arrived"] == len(stream) > 2000
+    assert raw.totals.arrived == len(stream) > 2000
     assert {op for _, op in stream} == {n for n, f in s.workload.mix.items() if f > 0}
 
 
