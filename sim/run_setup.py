@@ -27,7 +27,8 @@ def recorder(scenario: Scenario) -> Recorder:
     step_s = max(1.0, round(sim.duration_s / 200))  # latency percentiles over time: 200 steps
     first_failure = min((f.at_s for f in scenario.failures), default=None)
     return Recorder(sim.duration_s, sim.warmup_s, list(scenario.workload.operations), step_s,
-                    scenario.incidents.bin_s, scenario.objectives.p99_latency_ms / 1000, first_failure)
+                    scenario.incidents.bin_s, scenario.objectives.p99_latency_ms / 1000, first_failure,
+                    sim.log_requests)
 
 
 def setup(scenario: Scenario, replication: int):
