@@ -28,10 +28,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from sim import scenario as scenario_io
-from sim.errors import MESSAGE_LIMIT, UserError, printable
-from sim.schema import Scenario
-from sim.yamlio import InputError
+from sim.model import scenario as scenario_io
+from sim.model.errors import MESSAGE_LIMIT, UserError, printable
+from sim.model.schema import Scenario
+from sim.model.yamlio import InputError
 
 SUBCOMMANDS = ("validate", "compare", "schema", "calibrate", "lab", "replay", "availability", "claims",
                "sweep", "plan")
@@ -66,10 +66,10 @@ def load_scenario(file, args=None) -> Scenario:
     """The scenario file, with the command line's overrides applied and validated, and the
     price and claims files it names read: everything a run needs checked before it starts."""
     scenario = _overridden(scenario_io.load(file), args)
-    from sim.cost import load_prices
+    from sim.model.cost import load_prices
     load_prices(scenario)
     if scenario.failures:
-        from sim import claims
+        from sim.study import claims
         claims.load(scenario)
     return scenario
 
@@ -98,7 +98,7 @@ def batches(scenario: Scenario) -> tuple[int, int]:
     sequential run's first batch, and the later ones while a verdict is undecided; for a failure
     matrix, such a run without failures, one per failure and one per claim's condition (which
     runs only when its claim fails or stays uncertain)."""
-    from sim import claims, runner
+    from sim.study import claims, runner
     per_run = runner.batches(scenario)
     if not scenario.failures or not scenario.incidents.matrix:
         return per_run, per_run - 1
@@ -124,13 +124,13 @@ def cmd_run(argv) -> int:
     _run_options(parser)
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario, args)
-    from sim import budget
+    from sim.study import budget
     budget.check(scenario, args.yes, str(args.scenario))
     from reporting.terminal import summary
     from reporting.writer import Claim, write_report
-    from sim.failure_matrix import run
+    from sim.study.failure_matrix import run
     out = args.out or Path("reports") / scenario.name
-    from sim.commands import on_cluster
+    from sim.study.commands import on_cluster
     with Claim(out, "report", scenario.name, args.force) as claim:  # checked before the run
         progress = _progress(args.quiet, [scenario])
         with on_cluster(args.scheduler):
@@ -187,12 +187,12 @@ def cmd_compare(argv) -> int:
     _run_options(parser)
     args = parser.parse_args(argv)
     scenarios = [load_scenario(f, args) for f in args.scenarios]
-    from sim import budget
+    from sim.study import budget
     for file, scenario in zip(args.scenarios, scenarios):
         budget.check(scenario, args.yes, str(file))
     from reporting.writer import Claim, write_comparison
-    from sim.commands import on_cluster
-    from sim.failure_matrix import run
+    from sim.study.commands import on_cluster
+    from sim.study.failure_matrix import run
     names = [s.name for s in scenarios]
     subdirs = unique_names(names)
     out = args.out or comparison_dir(names)
@@ -227,12 +227,12 @@ def cmd_schema(argv) -> int:
 
 
 def cmd_sweep(argv) -> int:
-    from sim.commands import sweep
+    from sim.study.commands import sweep
     return sweep(argv, _Parser, load_scenario, _run_options)
 
 
 def cmd_plan(argv) -> int:
-    from sim.commands import plan
+    from sim.study.commands import plan
     return plan(argv, _Parser, load_scenario, _run_options)
 
 
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
             from redis_backend.cli import main as backend_main
             return backend_main(argv)
         if command in ("availability", "claims"):
-            from sim.ledger import cli
+            from sim.study.ledger import cli
             handler = {"availability": cli.cmd_availability, "claims": cli.cmd_claims}[command]
             return handler(argv[1:], _progress("--quiet" in argv))
         handler = {"validate": cmd_validate, "compare": cmd_compare, "schema": cmd_schema,

@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CASE = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from sim.scenario import load
-from sim.schema import Scenario
-from sim.runner import engine
+from sim.model.scenario import load
+from sim.model.schema import Scenario
+from sim.study.runner import engine
 data = load({file!r}).model_dump()
 data["simulation"].update(duration_s={duration}, warmup_s=min(60.0, {duration} / 10), replications=1,
                           engine={engine!r})

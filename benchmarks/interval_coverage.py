@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.runner import run  # noqa: E402
+from sim.study.runner import run  # noqa: E402
 from tests.helpers import exp, queue_scenario  # noqa: E402
 
 LAMBDA, MU = 700.0, 1000.0

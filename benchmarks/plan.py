@@ -17,11 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim import executor  # noqa: E402
-from sim.plan import space  # noqa: E402
-from sim.plan.screen import screen  # noqa: E402
-from sim.plan.search import plan  # noqa: E402
-from sim.scenario import load  # noqa: E402
+from sim.study import executor  # noqa: E402
+from sim.study.plan import space  # noqa: E402
+from sim.study.plan.screen import screen  # noqa: E402
+from sim.study.plan.search import plan  # noqa: E402
+from sim.model.scenario import load  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "plan-peak.yaml"
 GROWTH = [1.0, 2.0, 3.0]
@@ -29,7 +29,7 @@ GROWTH = [1.0, 2.0, 3.0]
 
 def screen_alone_s(scenario) -> tuple[float, int]:
     """The analytic screen of every candidate at every growth factor, timed alone."""
-    from sim import overrides
+    from sim.model import overrides
     started, n = time.perf_counter(), 0
     shapes = space.catalogue(scenario.plan.hardware) if space.SHAPE in scenario.plan.space else {}
     for g in GROWTH:

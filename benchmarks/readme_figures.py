@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reporting import fmt  # noqa: E402
-from sim.failure_entry import FailureEntry  # noqa: E402
-from sim.failure_matrix import run  # noqa: E402
-from sim.scenario import load  # noqa: E402
-from sim.schema import Scenario  # noqa: E402
+from sim.study.failure_entry import FailureEntry  # noqa: E402
+from sim.study.failure_matrix import run  # noqa: E402
+from sim.model.scenario import load  # noqa: E402
+from sim.model.schema import Scenario  # noqa: E402
 
 
 def scenario(name: str) -> Scenario:

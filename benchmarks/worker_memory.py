@@ -7,7 +7,7 @@
 Runs the scenario's replications (shortened to --duration seconds, 1 s of warm-up) through the
 runner's process pool, as `python simulate.py SCENARIO --replications N` does, and prints each
 worker's resident memory after its first replication, its 10th, half way and its last, with
-the growth from the 10th to the last. Before the gc.collect() between tasks (sim/runner.py) a
+the growth from the 10th to the last. Before the gc.collect() between tasks (sim/study/runner.py) a
 worker grew by 30-35 MB per replication of the peak hour.
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim import runner  # noqa: E402
-from sim.scenario import load  # noqa: E402
-from sim.schema import Scenario  # noqa: E402
+from sim.study import runner  # noqa: E402
+from sim.model.scenario import load  # noqa: E402
+from sim.model.schema import Scenario  # noqa: E402
 
 
 def main() -> int:

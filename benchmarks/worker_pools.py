@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.runner import engine  # noqa: E402
-from sim.scenario import load  # noqa: E402
-from sim.schema import Scenario  # noqa: E402
+from sim.study.runner import engine  # noqa: E402
+from sim.model.scenario import load  # noqa: E402
+from sim.model.schema import Scenario  # noqa: E402
 
 SIZES = (50, 1_000, 10_000, 100_000)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis
 
-from sim.errors import UserError
+from sim.model.errors import UserError
 
 from . import cleanup
 from .target import BackendError, mask_secrets, refuse_existing, secrets_in
@@ -213,7 +213,7 @@ def _replay(args) -> int:
 def _lab(args) -> int:
     import json
 
-    from sim.scenario import load as load_scenario
+    from sim.model.scenario import load as load_scenario
 
     from . import lab_sim
     from .lab import DEFAULTS, lab_table, run_sentinel_lab

@@ -1,7 +1,7 @@
 """The simulator's Redis parameters, fitted from a calibration: what a scenario references.
 
 The simulator charges a Redis request `roundtrip_service + commands x command_service` on the
-master's single thread (sim/request_path.py). A least-squares line through each operation's
+master's single thread (sim/engines/request_path.py). A least-squares line through each operation's
 (commands, mean service time) gives the two parameters (clipped at zero: a negative slope or
 intercept is noise, not a finding). Their samples keep a measured shape: session_update's
 service-time samples rescaled to the fitted round-trip mean. `app_redis_rtt` is the PING's

@@ -19,7 +19,7 @@ The first in +odown asks for votes at once (the 0-1 s desync delay only spaces o
 is elected a tick later; it sends SLAVEOF NO ONE two ticks later and sees the promotion in the
 next INFO (every second from +odown): +promoted-slave about 1 s after +odown; earlier after
 some crashes, when the replica reported its link down before +odown and the 1 s INFO polling
-began then (sim/mechanisms/sentinel.py, step 4). It then forces a
+began then (sim/engines/mechanisms/sentinel.py, step 4). It then forces a
 hello; the other Sentinels adopt the new master and announce +switch-master a tick later,
 which is when redis-py clients find it. The leader's own +switch-master (+failover-end) waits
 until the other replicas are reconfigured (another INFO period or more).
@@ -51,7 +51,7 @@ DEFAULTS = {"down_after_ms": 5000, "quorum": 2, "failover_timeout_ms": 10000,
             "warmup_s": None}  # None: as in production (below)
 # A Sentinel sends INFO to each replica every 10 s (SENTINEL_INFO_PERIOD), at a phase set when
 # it found the replica; after a crash, the INFO that reports the replica's link down switches it
-# to every second (sim/mechanisms/sentinel.py, step 4). In production the failure falls at a
+# to every second (sim/engines/mechanisms/sentinel.py, step 4). In production the failure falls at a
 # random point of that cycle: the lab waits a random 10-20 s before the kill to do the same.
 INFO_CALM_PERIOD_S = 10.0
 TAIL_S = 1.0  # keep writing this long after the first write on the new master

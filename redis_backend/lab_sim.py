@@ -26,9 +26,9 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from reporting import fmt
-from sim import runner
-from sim.results import Replication
-from sim.schema import Scenario
+from sim.study import runner
+from sim.engines.results import Replication
+from sim.model.schema import Scenario
 
 from .predict import validated_scenario
 from .target import BackendError

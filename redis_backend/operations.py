@@ -84,7 +84,7 @@ def checkout(ks: KeySpace, tok: str, n: int, now: float) -> list[Command]:
 REDIS_OPERATIONS = {"login": login, "session_update": session_update,
                     "item_view": item_view, "cart_update": cart_update,
                     "read_only": read_only}
-# What a replay can send: the simulator's default operations by name (sim/schema.py).
+# What a replay can send: the simulator's default operations by name (sim/model/schema.py).
 REPLAY_OPERATIONS = {**REDIS_OPERATIONS, "checkout": checkout}
 
 

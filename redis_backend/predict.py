@@ -24,11 +24,11 @@ import numpy as np
 from pydantic import ValidationError
 
 from reporting import fmt
-from sim import runner
-from sim.results import plain
-from sim.schema import Scenario
-from sim.errors import UserError
-from sim.streams import empirical_samples
+from sim.study import runner
+from sim.engines.results import plain
+from sim.model.schema import Scenario
+from sim.model.errors import UserError
+from sim.engines.streams import empirical_samples
 
 from . import rounds
 from .operations import REPLAY_OPERATIONS

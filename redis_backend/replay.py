@@ -1,6 +1,6 @@
 """Drive a real Redis with the simulator's own request stream, open loop, at a chosen rate.
 
-The stream is replication 0's: the arrival times and operations sim/run_setup.py draws from
+The stream is replication 0's: the arrival times and operations sim/engines/setup.py draws from
 the scenario's workload (same named random streams, same one-second chunks), with the rate set
 to the replay's. Open loop: each request is due at its time whatever happened before; `clients`
 threads, one connection each (the app's workers), take the requests in order, wait until each is
@@ -16,9 +16,9 @@ from collections import Counter
 
 import numpy as np
 
-from sim.schema import Scenario
-from sim.streams import Streams
-from sim.run_setup import arrival_stream
+from sim.model.schema import Scenario
+from sim.engines.streams import Streams
+from sim.engines.setup import arrival_stream
 
 from . import cleanup, measure
 from .keys import KeySpace

@@ -12,8 +12,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from sim.scenario import load as load_scenario
-from sim.streams import mean_s
+from sim.model.scenario import load as load_scenario
+from sim.engines.streams import mean_s
 
 from . import __version__, measure
 from .keys import KeySpace, refuse_non_empty

@@ -49,7 +49,7 @@ def markdown(result: dict, matrix_source: str, revenue_usd_per_hour: float | Non
     lines = [f"# Annual availability ({result['reliability']})", "",
              f"{num(result['years'])} simulated years, seed {result['seed']}; what each failure costs "
              f"from the failure matrix: {matrix_source} (measured at {num(result['offered_rps'])} requests/s). "
-             "Intervals: 95%, the Monte Carlo's and the matrix's together (sim/availability.py).", "",
+             "Intervals: 95%, the Monte Carlo's and the matrix's together (sim/study/availability.py).", "",
              services_table(result), "",
              "The naive product multiplies the availabilities of redundant groups (each up while one "
              "node is): what availability calculators give, failover free. The gap to the simulated "

@@ -14,7 +14,7 @@ from reporting.figures import (bottleneck, headroom, objective_label, objective_
                                redis_memory, verdict)
 from reporting.plots import DPI, STYLE, plain_log_ticks  # noqa: E402
 from reporting.svg import save  # noqa: E402
-from sim.report import Report  # noqa: E402
+from sim.study.report import Report  # noqa: E402
 
 
 def _bottleneck(report: Report) -> str:

@@ -1,9 +1,9 @@
-"""The report's key figures, read from the report (sim.report.Report) and formatted once for
+"""The report's key figures, read from the report (sim.study.report.Report) and formatted once for
 every renderer."""
 from __future__ import annotations
 
 from reporting import fmt
-from sim.report import Objective, Report
+from sim.study.report import Objective, Report
 
 LATENCY_ROWS = (("p50", "p50"), ("p95", "p95"), ("p99", "p99"), ("p999", "p99.9"))
 

@@ -17,7 +17,7 @@ import markdown as markdown_lib
 
 from reporting import fmt, incidents
 from reporting.figures import objective_label, objective_target, objective_value
-from sim.report import Report
+from sim.study.report import Report
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("reporting", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True)

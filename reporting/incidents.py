@@ -14,8 +14,8 @@ import numpy as np  # noqa: E402
 from reporting import fmt  # noqa: E402
 from reporting.plots import plain_log_ticks  # noqa: E402
 from reporting.svg import save  # noqa: E402
-from sim.failure_entry import Check, FailureEntry, Timeline  # noqa: E402
-from sim.report import Report  # noqa: E402
+from sim.study.failure_entry import Check, FailureEntry, Timeline  # noqa: E402
+from sim.study.report import Report  # noqa: E402
 
 TIMING = (("detection_s", "Detection", "s"), ("action_s", "Recovery action", "s"),
           ("rto_s", "RTO", "s"), ("impaired_s", "Impaired", "s"), ("outage_s", "Outage", "s"))

@@ -42,7 +42,7 @@ def bounded(report: dict) -> dict:
 
 
 def bounded_series(series: dict) -> dict:
-    """The report's `series` (sim.results.Series) with at most MAX_SERIES_POINTS points each:
+    """The report's `series` (sim.engines.results.Series) with at most MAX_SERIES_POINTS points each:
     block means, their step in `step_s` (1 s unless averaged) and `latency_step_s`."""
     longest = len(series["arrivals_rps"])
     block = -(-longest // MAX_SERIES_POINTS)

@@ -6,7 +6,7 @@ import textwrap
 from reporting import fmt, incidents, stability
 from reporting.figures import (LATENCY_ROWS, headline, objective_label, objective_target,
                                objective_value, verdict, window)
-from sim.report import Latency, NodeSummary, Report
+from sim.study.report import Latency, NodeSummary, Report
 
 PLOTS = (("Throughput and latency over time", "timeline.png"),
          ("Utilisation per node over time", "utilisation.png"),

@@ -1,4 +1,4 @@
-"""A plan's outputs: plan.json (the contract of sim.plan.search), plan.md, frontier.png (cost
+"""A plan's outputs: plan.json (the contract of sim.study.plan.search), plan.md, frontier.png (cost
 against p99 of every simulated candidate, feasible or not)."""
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 from reporting import fmt  # noqa: E402
 from reporting.figures import window  # noqa: E402
 from reporting.svg import save  # noqa: E402
-from sim.report import Report  # noqa: E402
+from sim.study.report import Report  # noqa: E402
 
 MAX_POINTS = 1000  # longer series are averaged in blocks: a day has 86,400 seconds
 DPI = 110

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from reporting import fmt
-from sim.report import Report
+from sim.study.report import Report
 
 
 def line(report: Report) -> str:

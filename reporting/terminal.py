@@ -4,8 +4,8 @@ from __future__ import annotations
 from reporting import fmt, incidents, stability
 from reporting.figures import (cost_figure, headroom, latency, objective_label, objective_target,
                                objective_value, verdict)
-from sim.failure_entry import FailureEntry
-from sim.report import Report
+from sim.study.failure_entry import FailureEntry
+from sim.study.report import Report
 
 
 def summary(report: Report) -> str:

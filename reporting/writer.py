@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from reporting import compare, html, incidents, jsontext, markdown, plots
-from sim.errors import UserError
-from sim.report import Report
-from sim.results import plain
+from sim.model.errors import UserError
+from sim.study.report import Report
+from sim.engines.results import plain
 
 REPORT_JSON = "report.json"
 

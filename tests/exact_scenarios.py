@@ -1,6 +1,6 @@
 """Small random scenarios for tests/test_exact_bulk.py: every time random (any kind of
 distribution the schema has), random operations, topology sizes, mechanisms and failures, nearly
-all of them eligible for the calm path (sim.fast.build.bulk_settings) and loaded enough that
+all of them eligible for the calm path (sim.engines.fast.build.bulk_settings) and loaded enough that
 calm stretches run."""
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 from hypothesis import strategies as st
 
-from sim.schema import Scenario
+from sim.model.schema import Scenario
 
 # typical means (ms) of each kind of time: the scale each drawn distribution is built around
 SCALE_MS = {"lb": 0.05, "net": 0.2, "redis_rt": 0.008, "redis_cmd": 0.002, "cache_get": 0.01}
 KINDS = ("deterministic", "exponential", "lognormal", "gamma", "empirical")
 FAILURE_KINDS = ("crash", "hang", "partition", "slow")
-# each keeps requests off the calm path (sim.fast.build.bulk_settings)
+# each keeps requests off the calm path (sim.engines.fast.build.bulk_settings)
 OFF_CALM = ("leastconn", "wait", "synchronous", "unpipelined", "two_db_calls")
 
 

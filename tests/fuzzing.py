@@ -219,8 +219,8 @@ def judge(file: Path) -> tuple[str, str]:
     """("error", the line) for a clean refusal, ("valid", "") or ("traceback", the traceback):
     the file loaded as `validate` and every run load it, with its price and claims files."""
     import simulate
-    from sim.errors import MESSAGE_LIMIT, UserError, printable
-    from sim import budget
+    from sim.model.errors import MESSAGE_LIMIT, UserError, printable
+    from sim.study import budget
     try:
         scenario = simulate.load_scenario(file)
         budget.check(scenario)  # what a run checks next: refused (an error) or within limits

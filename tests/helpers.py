@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.report import Report
-from sim.schema import Scenario
+from sim.study.report import Report
+from sim.model.schema import Scenario
 
 SAMPLE_REPORT = Path(__file__).parent / "data" / "sample-report.json"  # peak.yaml, 8 s, 5 replications
 SAMPLE_MATRIX = Path(__file__).parent / "data" / "sample-matrix-report.json"  # 2 failures, 40 s
@@ -70,7 +70,7 @@ def queue_scenario(rate_rps: float, cpu: dict, cores: int, workers: int, redis: 
 
 def shortened(name: str, duration_s: float = 6, warmup_s: float = 2, replications: int = 2, **simulation):
     """A shipped scenario with a shorter run (and any other simulation settings)."""
-    from sim.scenario import load
+    from sim.model.scenario import load
     scenario = load(f"scenarios/{name}.yaml")
     data = scenario.model_dump()
     data["simulation"].update(duration_s=duration_s, warmup_s=warmup_s, replications=replications,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import sim.workload
-from sim import runner
-from sim.schema import Scenario
-from sim.yamlio import merge
+import sim.model.workload
+from sim.study import runner
+from sim.model.schema import Scenario
+from sim.model.yamlio import merge
 
 
 def fixed(ms: float) -> dict:
@@ -61,7 +61,7 @@ def run(monkeypatch, s: Scenario, requests: list[tuple[float, str]]) -> dict:
         inside = [(t / 1000, stream.names.index(op)) for t, op in requests if t0 <= t / 1000 < stream.t]
         return (np.array([t for t, _ in inside]), np.array([op for _, op in inside], np.int64),
                 stream.t)
-    monkeypatch.setattr(sim.workload.ArrivalStream, "next_chunk", chunk)
+    monkeypatch.setattr(sim.model.workload.ArrivalStream, "next_chunk", chunk)
     return runner.engine(s)(s, 0)
 
 

@@ -2,10 +2,10 @@
 autoscaler's memory rule, against timings derived by hand. Small loads keep the runs cheap."""
 import pytest
 
-from sim.mechanisms import gauges
-from sim.runner import engine
-from sim.scenario import load
-from sim.schema import Scenario
+from sim.engines.mechanisms import gauges
+from sim.study.runner import engine
+from sim.model.scenario import load
+from sim.model.schema import Scenario
 
 
 def scenario(rate_rps=50.0, duration_s=200.0, failures=(), **changes) -> Scenario:

@@ -4,11 +4,11 @@ A small app tier makes the rules bite at low load: servers of 1 core and 10 ms o
 carry 100 requests/s each. Rules are evaluated every 10 s over the last 10 s."""
 import pytest
 
-from sim.run_setup import app_servers_billed
+from sim.engines.setup import app_servers_billed
 
-from sim.runner import engine
-from sim.scenario import load
-from sim.schema import Scenario
+from sim.study.runner import engine
+from sim.model.scenario import load
+from sim.model.schema import Scenario
 
 
 def run_replication(s: Scenario, replication: int) -> dict:

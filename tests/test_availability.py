@@ -1,8 +1,9 @@
 """The availability model: the closed form of one component, the costs of failovers, the files."""
 import pytest
 
-from sim import availability, reliability
-from sim.yamlio import InputError
+from sim.study import availability
+from sim.model import reliability
+from sim.model.yamlio import InputError
 
 
 def _kind(mtbf_h, mttr_h, count=1, failure=None, hits="every"):

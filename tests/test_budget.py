@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import simulate
-from sim import budget
-from sim.scenario import load
+from sim.study import budget
+from sim.model.scenario import load
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = textwrap.dedent("""\
@@ -26,11 +26,11 @@ class Ran(Exception):
 
 @pytest.fixture
 def no_simulation(monkeypatch):
-    import sim.failure_matrix
+    import sim.study.failure_matrix
 
     def ran(*a, **k):
         raise Ran()
-    monkeypatch.setattr(sim.failure_matrix, "run", ran)
+    monkeypatch.setattr(sim.study.failure_matrix, "run", ran)
 
 
 def refused(tmp_path, capsys, text, *argv):
@@ -89,7 +89,7 @@ def test_yes_goes_on(tmp_path, no_simulation):
 def test_worker_memory_flat_across_replications():
     """Ten short replications of the peak on two workers: each worker's memory after its last
     replication within 60 MB of its second (it grew by 30 MB per replication before)."""
-    from sim import runner
+    from sim.study import runner
     from tests.helpers import shortened
     scenario = shortened("peak", duration_s=3, warmup_s=1, replications=10)
     raws = runner.local_replications(scenario, 0, 10, None)

@@ -11,11 +11,11 @@ from dataclasses import replace
 
 import pytest
 
-import sim.workload
-from sim import failure_matrix, runner
-from sim.results import Replication, Totals
-from sim.schema import Scenario
-from sim.stats import ci95
+import sim.model.workload
+from sim.study import failure_matrix, runner
+from sim.engines.results import Replication, Totals
+from sim.model.schema import Scenario
+from sim.study.stats import ci95
 from tests.helpers import ENGINES, same_raw, shortened
 
 ZERO = {"dist": "deterministic", "mean_ms": 0}
@@ -57,7 +57,7 @@ def test_tiny_scenario_exact_event_log(engine, monkeypatch):
         import numpy as np
         times = np.array([0.1, 0.1, 0.1005])
         return times[(times >= t0) & (times < t1)]
-    monkeypatch.setattr(sim.workload, "arrival_times", three_requests)
+    monkeypatch.setattr(sim.model.workload, "arrival_times", three_requests)
     scenario = tiny(engine)
     raw = runner.engine(scenario)(scenario, 0)
     assert raw.incident_t_s == pytest.approx([0.101466, 0.102466, 0.103466], abs=1e-12)
@@ -133,9 +133,9 @@ def test_fast_engine_agrees_on_the_failure_matrix():
 
 
 def test_compiled_calls_keep_the_worlds_reference_count(monkeypatch):
-    """The request path compiles without numba's reference counts (sim.fast.world.jit); the entry
+    """The request path compiles without numba's reference counts (sim.engines.fast.world.jit); the entry
     points Python calls still count them, or every call would leak the World and its arrays."""
-    from sim.fast import engine, kernel
+    from sim.engines.fast import engine, kernel
     counts = []
     advance = kernel.advance
 
@@ -154,7 +154,7 @@ def test_compiled_histogram_bucket_is_the_reference_one():
     LogHistogram's np.searchsorted on its edges: random values over the whole range, every edge
     and its neighbours one ulp away, and the ends."""
     import numpy as np
-    from sim.fast.books import EDGES, bucket
+    from sim.engines.fast.books import EDGES, bucket
     rng = np.random.default_rng(1)
     values = np.concatenate([10 ** rng.uniform(-7, 4.5, 50_000), EDGES, np.nextafter(EDGES, 0),
                              np.nextafter(EDGES, np.inf), [0.0, -1.0, np.inf, np.nan]])
@@ -168,7 +168,7 @@ def test_incident_samples_are_sorted_as_a_stable_argsort_sorts_them(most_moved):
     """The completions around a failure come nearly in time order, with ties: sorted in place by
     insertion; past `most_moved` places it gives up, and the stable argsort finishes the job."""
     import numpy as np
-    from sim.fast.results import sort_by_time
+    from sim.engines.fast.results import sort_by_time
     rng = np.random.default_rng(2)
     t = np.round(np.arange(20_000) * 1e-3 + rng.exponential(5e-3, 20_000), 4)
     v = rng.random(20_000)
@@ -198,13 +198,13 @@ RANDOM = {"workload": {"operations": {op: {"cpu": {"dist": "lognormal", "mean_ms
     ("average", 60, [{"name": "f", "component": "app_server", "kind": "crash", "at_s": 30}], {}),
     ("flash-sale", 240, [], {})])
 def test_calm_stretches_in_bulk_change_no_figure(name, duration_s, failures, overrides):
-    """sim.fast.bulk runs calm stretches without the event queue, drawing every sample in the
+    """sim.engines.fast.bulk runs calm stretches without the event queue, drawing every sample in the
     order the event loop draws it: the figures are the event loop's, to the last count (sums of
     the same terms in another order: 1e-9 relative), also when every time is random and requests
     overtake each other between tiers, and when requests often wait for a worker (which ends a
     stretch). A quarter of the requests at least run in bulk."""
-    from sim.fast.engine import run_replication
-    from sim.yamlio import merge
+    from sim.engines.fast.engine import run_replication
+    from sim.model.yamlio import merge
     s = shortened(name, duration_s)
     data = merge(s.model_dump(), overrides)
     data["failures"] = failures
@@ -221,11 +221,11 @@ def test_compiled_caches_of_the_versions_used_last_are_kept(tmp_path):
     import os
     import subprocess
     import sys
-    from sim.fast import KEEP
+    from sim.engines.fast import KEEP
     for age, name in enumerate(["fast-a", "fast-b", "fast-c", "fast-d"]):
         (tmp_path / name).mkdir()
         os.utime(tmp_path / name, (1e9 - age * 100, 1e9 - age * 100))  # fast-a used last
-    code = "import numba, sim.fast; print(numba.config.CACHE_DIR)"
+    code = "import numba, sim.engines.fast; print(numba.config.CACHE_DIR)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path)))
     own = os.path.basename(out.stdout.strip())
@@ -239,7 +239,7 @@ def test_calm_stretches_take_workers_as_a_scan_would():
     the scan it replaced (every worker, the earliest release taken), random arrivals give the
     same verdict for every request and the same release times, for pools of 1 to 100 workers."""
     import numpy as np
-    from sim.fast.stages import _take_worker
+    from sim.engines.fast.stages import _take_worker
     take = _take_worker.py_func
     rng = np.random.default_rng(5)
     for cap in (1, 2, 7, 100):

@@ -1,4 +1,4 @@
-"""The calm path (sim.fast.bulk) against the event loop on random small scenarios: every time
+"""The calm path (sim.engines.fast.bulk) against the event loop on random small scenarios: every time
 random, random operations, topologies, mechanisms and failures (tests/exact_scenarios.py). The
 same seed must give the same raw result either way, to the last count.
 
@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 
-from sim.fast.engine import run_replication
+from sim.engines.fast.engine import run_replication
 from tests.exact_scenarios import SampleFiles, scenarios
 from tests.helpers import same_raw
 

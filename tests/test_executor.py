@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from helpers import exp, queue_scenario
-from sim import executor
-from sim.sweep import sweep
+from sim.study import executor
+from sim.study.sweep import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,12 +12,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sim.failure_matrix import run as run_with_failures
-from sim.results import LostWrite, Replication
-from sim.runner import engine as engine_of
-from sim.scenario import load
-from sim.schema import Scenario
-from sim.stats import judge
+from sim.study.failure_matrix import run as run_with_failures
+from sim.engines.results import LostWrite, Replication
+from sim.study.runner import engine as engine_of
+from sim.model.scenario import load
+from sim.model.schema import Scenario
+from sim.study.stats import judge
 from tests.helpers import ENGINES
 
 REPLICATIONS = range(8)
@@ -257,8 +257,8 @@ def test_lost_writes_belong_to_one_failure():
     """Failures at the same instant are never both credited with the same lost writes: a loss
     belongs to the latest failure before it that can lose writes in its store, the first listed
     among ties; an app server's crash loses none."""
-    from sim.incident import owner
-    from sim.schema_failures import Failure
+    from sim.study.incident import owner
+    from sim.model.schema_failures import Failure
     app, redis, both, pg = (Failure(name=n, component=c, at_s=10.0) for n, c in
                             (("app", "app_server"), ("redis", "redis_master"), ("again", "redis_all"),
                              ("pg", "pg_primary")))

@@ -1,5 +1,5 @@
-"""The fast engine runs only on the numba releases it was tested with (sim.fast.TESTED_NUMBA):
-sim.fast.world copies numba's internal MemInfo layout, which a release may change."""
+"""The fast engine runs only on the numba releases it was tested with (sim.engines.fast.TESTED_NUMBA):
+sim.engines.fast.world copies numba's internal MemInfo layout, which a release may change."""
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import numba
 import pytest
 
-from sim import fast
+from sim.engines import fast
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,7 @@ def test_another_release_is_refused_in_one_line(version):
 
 
 def test_a_run_on_the_fast_engine_with_another_numba_exits_2_with_one_line(tmp_path):
-    """numba's version patched before anything imports sim.fast: the command line says so in one
+    """numba's version patched before anything imports sim.engines.fast: the command line says so in one
     line and exits 2; the reference engine still runs."""
     scenario = tmp_path / "tiny.yaml"
     scenario.write_text("name: tiny\narchitecture: redis_single\n"

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from reporting import markdown, terminal
-from sim import claims, incident, runner, stability
-from sim.histogram import GROWTH, LogHistogram, floor_interval
-from sim.failure_entry import FailureEntry, RunFigures, Timeline
-from sim.objectives import judge_objectives
-from sim.results import Bins
-from sim.schema import Scenario
-from sim.stats import ci95, ci_tree
+from sim.study import claims, incident, runner, stability
+from sim.engines.histogram import GROWTH, LogHistogram, floor_interval
+from sim.study.failure_entry import FailureEntry, RunFigures, Timeline
+from sim.study.objectives import judge_objectives
+from sim.engines.results import Bins
+from sim.model.schema import Scenario
+from sim.study.stats import ci95, ci_tree
 from tests.helpers import exp, queue_scenario, shortened
 
 

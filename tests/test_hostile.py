@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import simulate
-from sim.yamlio import LIMITS
+from sim.model.yamlio import LIMITS
 from tests.helpers import TINY
 
 GOOD = TINY
@@ -74,7 +74,7 @@ def test_billion_laughs_and_non_utf8_through_the_cli(tmp_path):
                               capture_output=True, text=True, timeout=30, cwd=ROOT)
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
         assert "Traceback" not in proc.stderr and time.perf_counter() - started < 30
-    from sim.yamlio import load_yaml, InputError
+    from sim.model.yamlio import load_yaml, InputError
     for name in ("lol.yaml", "latin1.yaml"):
         started = time.perf_counter()
         with pytest.raises(InputError):
@@ -227,7 +227,7 @@ def test_samples_from_devices_fifos_and_directories_refused(tmp_path, capsys):
 
 
 def test_samples_file_too_big(tmp_path, capsys):
-    from sim.streams import SAMPLE_LIMITS
+    from sim.engines.streams import SAMPLE_LIMITS
     with open(tmp_path / "big.txt", "wb") as f:
         f.truncate(SAMPLE_LIMITS["file_bytes"] + 1)
     refused(tmp_path, capsys, empirical(tmp_path, "big.txt"), "the limit is")

@@ -11,7 +11,7 @@ import matplotlib.image as mpimg
 import pytest
 
 from reporting import html, markdown, writer
-from sim.report import Report
+from sim.study.report import Report
 from tests.helpers import SAMPLE_MATRIX, renamed, sample_report
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 import simulate
-from sim.ledger import book
-from sim.ledger.cli import context
-from sim.ledger.expr import Iv, compare, evaluate
-from sim.yamlio import InputError
+from sim.study.ledger import book
+from sim.study.ledger.cli import context
+from sim.study.ledger.expr import Iv, compare, evaluate
+from sim.model.yamlio import InputError
 
 SEED_FACTS = Path(__file__).resolve().parents[2] / "shared" / "seed" / "FACTS.md"
 FACTS = Path(__file__).resolve().parent / "data" / "FACTS.md"  # a copy of the seed's
@@ -48,7 +48,8 @@ def _run(name, steady=True, **metrics):
 
 
 def _rows(runs=None, calibration=None):
-    from sim import availability, reliability
+    from sim.study import availability
+    from sim.model import reliability
     ledger = book.load("doc-ledger")
     runs = runs if runs is not None else {
         "peak": _run("peak", headroom_x=(2.67, 2.6, 2.7), throughput_rps=6000.0, cost_usd_per_month=1580.0),

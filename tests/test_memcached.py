@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-import sim.workload
-from sim import runner
-from sim.schema import Scenario
+import sim.model.workload
+from sim.study import runner
+from sim.model.schema import Scenario
 from tests.helpers import ENGINES, shortened
 from tests.helpers import same_raw
 
@@ -49,7 +49,7 @@ def at_100_ms(monkeypatch):
         import numpy as np
         times = np.array([0.1, 0.1])
         return times[(times >= t0) & (times < t1)]
-    monkeypatch.setattr(sim.workload, "arrival_times", arrivals)
+    monkeypatch.setattr(sim.model.workload, "arrival_times", arrivals)
 
 
 def log(engine: str, hit_ratio: float, failure: dict | None = None) -> tuple[list, list, dict]:
@@ -128,8 +128,8 @@ def test_calm_stretches_stay_exact_with_the_cache(failures, in_bulk):
     """Every cache time random, and a cache node crashing (no calm stretch while it is down): the
     bulk path gives the event loop's figures; without failures it runs 90% of the requests at
     least, with one a quarter (as on the peak without a cache: tests/test_engines.py)."""
-    from sim.fast.engine import run_replication
-    from sim.yamlio import merge
+    from sim.engines.fast.engine import run_replication
+    from sim.model.yamlio import merge
     data = merge(shortened("peak-memcached", 25, warmup_s=2).model_dump(), RANDOM_CACHE)
     data["failures"] = failures
     s = Scenario.model_validate(data)

@@ -1,7 +1,7 @@
 """Conservation of requests, Little's law on every node, determinism, overload: on both engines."""
 import pytest
 
-from sim.runner import engine as engine_of, run
+from sim.study.runner import engine as engine_of, run
 from tests.helpers import ENGINES, shortened as short
 
 
@@ -71,7 +71,7 @@ def test_replications_in_one_process_report_progress_in_order(monkeypatch):
     still differ (each its own streams)."""
     import os
 
-    from sim import runner
+    from sim.study import runner
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     scenario = short("peak", duration_s=3, warmup_s=1)
     heard = []
@@ -85,8 +85,8 @@ def test_operations_are_drawn_as_numpy_choice_draws_them():
     the same cumulative fractions), so seeded runs keep their figures; also with one operation
     and with an operation at zero."""
     import numpy as np
-    from sim.schema import Workload
-    from sim.workload import OperationChooser
+    from sim.model.schema import Workload
+    from sim.model.workload import OperationChooser
     base = short("peak", 10).workload.model_dump()
     for mix in (base["mix"], {"session_update": 1.0}, {"session_update": 0.5, "login": 0.0, "checkout": 0.5}):
         chooser = OperationChooser(Workload.model_validate({**base, "mix": mix}), np.random.default_rng(7))

@@ -12,7 +12,7 @@ import pytest
 import simulate
 from reporting import writer
 from reporting.writer import MARKER, OutputError
-from sim.report import Report
+from sim.study.report import Report
 from tests.helpers import renamed, sample_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,11 +33,11 @@ def report() -> Report:
 @pytest.fixture
 def no_simulation(monkeypatch):
     """Any simulation started fails the test: the refusals must come before it."""
-    import sim.failure_matrix
+    import sim.study.failure_matrix
 
     def boom(*a, **k):
         raise AssertionError("the simulation ran before the output was checked")
-    monkeypatch.setattr(sim.failure_matrix, "run", boom)
+    monkeypatch.setattr(sim.study.failure_matrix, "run", boom)
 
 
 def run_cli(capsys, *argv):

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from helpers import exp, queue_scenario
-from sim import executor
-from sim.plan.search import plan
-from sim.plan.space import dominated
-from sim.schema import Scenario
+from sim.study import executor
+from sim.study.plan.search import plan
+from sim.study.plan.space import dominated
+from sim.model.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 MU = 100.0  # 10 ms exponential CPU

@@ -12,8 +12,8 @@ import pytest
 
 from reporting import compare, fmt, incidents, jsontext, markdown, plots, terminal, writer
 from reporting.writer import OutputError
-from sim.report import Conservation, Latency, Report
-from sim.results import NodeSeries
+from sim.study.report import Conservation, Latency, Report
+from sim.engines.results import NodeSeries
 from tests.helpers import SAMPLE_MATRIX, renamed, sample_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -215,7 +215,7 @@ def test_idle_nodes_are_left_out_of_utilisation(report):
 
 
 def test_plots_survive_gaps_and_long_runs(report, tmp_path):
-    from sim.schema_failures import Failure
+    from sim.model.schema_failures import Failure
     latency = [list(r) for r in report.series.latency_ms_p50_p95_p99]
     latency[1] = [None, None, None]
     failure = Failure(name="master down", component="redis_master", kind="crash", at_s=3000.0,

@@ -1,9 +1,9 @@
 """simulation.log_requests: a replication's first requests one by one, the same on both engines,
-also when the fast engine runs them in a calm stretch (sim.fast.kept), and in report.json."""
+also when the fast engine runs them in a calm stretch (sim.engines.fast.kept), and in report.json."""
 import pytest
 
-from sim import summary
-from sim.results import plain
+from sim.study import summary
+from sim.engines.results import plain
 from tests.helpers import ENGINES
 from tests.request_logs import request_log, run, scenario
 

@@ -32,7 +32,7 @@ def test_leastconn(engine, monkeypatch):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_leastconn_picks_when_the_connection_is_granted_on_the_fast_engine(engine, monkeypatch):
-    """The documented departure (sim.fast): A at 1 ms reaches app-1 at 1.2; D at 1.15 ms. The
+    """The documented departure (sim.engines.fast): A at 1 ms reaches app-1 at 1.2; D at 1.15 ms. The
     reference picks after proxying, at 1.25: app-1 has A, so app-2 (2.45). The fast engine picks
     at the grant, 1.15: a tie, app-1, where D waits for the core until 2.2 (3.3)."""
     log = logged(monkeypatch, engine, [(1, "page"), (1.15, "page")],

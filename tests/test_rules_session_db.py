@@ -6,7 +6,7 @@ a round trip + 0.01 ms a command, 0.1 ms back; then PostgreSQL: 0.2 ms there, 1 
 alone: 1.2 + 0.25 + 0.1 = 1.55 ms."""
 import pytest
 
-from sim.streams import Streams
+from sim.engines.streams import Streams
 from tests.helpers import ENGINES
 from tests.request_logs import failure, logged, request_log, run, scenario
 

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 import simulate
-from sim.yamlio import parse_yaml
+from sim.model.yamlio import parse_yaml
 from tests.helpers import TINY
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from helpers import exp, queue_scenario
-from sim import executor
-from sim.find_max import find_max
-from sim.overrides import parse_values
-from sim.schema import Scenario
-from sim.sweep import grid
+from sim.study import executor
+from sim.study.find_max import find_max
+from sim.model.overrides import parse_values
+from sim.model.schema import Scenario
+from sim.study.sweep import grid
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import math
 import pytest
 from scipy import optimize
 
-from sim.runner import run
+from sim.study.runner import run
 from tests.helpers import ENGINES, exp, queue_scenario
 
 

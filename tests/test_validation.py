@@ -127,7 +127,7 @@ def test_error_in_a_base_file_names_the_base(tmp_path, capsys):
 def test_a_base_merges_field_by_field_until_a_mapping_changes_its_type(tmp_path):
     """Overriding a field keeps the base's others; switching a distribution's `dist` or the
     arrivals' `kind` replaces the mapping, so no stale parameter of the old type survives."""
-    from sim.scenario import load
+    from sim.model.scenario import load
     (tmp_path / "base.yaml").write_text(GOOD + "topology:\n  postgres:\n"
                                         "    write_service: {dist: lognormal, mean_ms: 10, cv: 0.5}\n")
     (tmp_path / "samples.txt").write_text("1.0\n2.0\n")
@@ -178,5 +178,5 @@ def test_every_shipped_scenario_validates(capsys):
 def test_exported_schema_is_current():
     """scenarios/schema.json is what editors use: it must match the format the loader enforces."""
     from pathlib import Path
-    from sim.scenario import json_schema
+    from sim.model.scenario import json_schema
     assert json.loads(Path("scenarios/schema.json").read_text()) == json_schema()

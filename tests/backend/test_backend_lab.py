@@ -1,5 +1,5 @@
 """Real Sentinel failovers with short settings (down-after 1000 ms, failover-timeout 3000 ms),
-beside the simulator's model of the same configuration (sim/mechanisms/sentinel.py).
+beside the simulator's model of the same configuration (sim/engines/mechanisms/sentinel.py).
 
 The crash's timeline, derived from src/sentinel.c (the model's docstring): the crash closes
 the master's sockets, each Sentinel reconnects at its next timer tick and the PING it sends

@@ -12,9 +12,9 @@ import redis
 import simulate
 from redis_backend import keys
 from redis_backend.cli import main
-from sim.engine import run_replication
-from sim.scenario import load
-from sim.streams import mean_s
+from sim.engines.reference import run_replication
+from sim.model.scenario import load
+from sim.engines.streams import mean_s
 from tests.backend.leftovers import finish, foreign, foreign_intact, ours, start, wait_for_line
 
 REPO = Path(__file__).resolve().parents[2]
@@ -180,7 +180,7 @@ def test_ctrl_c_mid_replay_cleans_up(calibrated, tmp_path, monkeypatch, capsys):
 
 def test_the_replayed_stream_is_the_simulators(calibrated):
     """Same seed, same rate: the replay sends exactly the requests the simulator's replication
-    0 receives (sim/engine.py's arrivals, same named random streams)."""
+    0 receives (sim/engines/reference.py's arrivals, same named random streams)."""
     from redis_backend.predict import replay_scenario
     from redis_backend.replay import request_stream
     _, _, cal_path = calibrated

@@ -14,9 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from reporting import jsontext, writer  # noqa: E402
-from sim.failure_matrix import run  # noqa: E402
-from sim.scenario import load, resolved  # noqa: E402
-from sim.schema import Scenario  # noqa: E402
+from sim.study.failure_matrix import run  # noqa: E402
+from sim.model.scenario import load, resolved  # noqa: E402
+from sim.model.schema import Scenario  # noqa: E402
 
 HERE = Path(__file__).parent
 
