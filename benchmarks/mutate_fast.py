@@ -12,7 +12,7 @@ temporary directory (the checkout is never touched) with a numba cache of its ow
 tests (TESTS below, `pytest -x -q`) either fail (killed: a test failed, the copy crashed or did
 not compile, or it ran past the timeout) or pass (survived). First the copy without a mutant
 must pass them (--no-baseline skips that, and the timeout is then --timeout-s or 1,200 s; else 3
-times the baseline's time). Prints every mutant's outcome as it ends, then the mutants tried,
+times the baseline's time, times --jobs). Prints every mutant's outcome as it ends, then the mutants tried,
 killed, the share killed, and each survivor (file:line, the mutation). SIGINT, SIGTERM and SIGHUP
 stop the tests that run and remove the copies (an ignored SIGHUP, as under nohup, stays ignored).
 """
@@ -38,7 +38,7 @@ from benchmarks.mutants import Mutant, all_mutants, redis_roundtrip_skip  # noqa
 from redis_backend.cleanup import SIGNALS, Interrupted  # noqa: E402
 
 # the fastest and most searching first: -x stops at the first failure
-TESTS = ["tests/test_exact_bulk.py", "tests/test_engines.py"]
+TESTS = ["tests/test_exact_paths.py", "tests/test_exact_bulk.py", "tests/test_engines.py"]
 NOT_COMPILED = ("TypingError", "UnsupportedError", "LoweringError", "NumbaError")
 
 
@@ -80,9 +80,9 @@ class Study:
         with self.lock:
             if self.stopping:
                 raise Interrupted(signal.SIGTERM)
-            log = open(where / "mutant.log", "w+")
-            proc = subprocess.Popen(command, cwd=where, env=self.env(where), stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            with open(where / "mutant.log", "w") as log:
+                proc = subprocess.Popen(command, cwd=where, env=self.env(where), stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
             self.running[proc.pid] = proc
         try:
             proc.wait(timeout=timeout_s)
@@ -94,10 +94,7 @@ class Study:
                 self.stop(proc)
             with self.lock:
                 self.running.pop(proc.pid, None)
-        log.seek(0)
-        output = log.read()
-        log.close()
-        return state, proc.returncode, output
+        return state, proc.returncode, (where / "mutant.log").read_text(errors="replace")
 
     @staticmethod
     def stop(proc: subprocess.Popen):
@@ -193,7 +190,7 @@ def main(argv=None) -> int:
         timeout_s = args.timeout_s or 1200
         if not args.no_baseline:
             took = study.baseline()
-            timeout_s = args.timeout_s or 3 * took
+            timeout_s = args.timeout_s or 3 * took * args.jobs  # the jobs share the cores
             print(f"baseline: the tests pass without a mutant in {took:.0f} s; timeout {timeout_s:.0f} s", flush=True)
         with ThreadPoolExecutor(args.jobs) as pool:
             futures = {pool.submit(study.test, f"m{i}", m, timeout_s): m for i, m in enumerate(mutants)}

@@ -1,0 +1,88 @@
+"""One request through each path of the request path, every time fixed: its latency, or when and
+why it fails, added up by hand from the steps, on both engines (tests/helpers.py tiny: 0.05 ms of
+proxying, 0.2 ms round trips, 1 ms of CPU, Redis 8 us a trip + 2 us a command)."""
+import pytest
+
+from sim import runner
+from sim.schema import Scenario
+from sim.yamlio import merge
+from tests.helpers import ENGINES, at_times, fixed, tiny
+
+T0_MS = 100  # the request arrives at 100 ms
+FRONT_MS = 0.05 + 0.1 + 1.0  # proxying, half the trip to the app server, CPU
+BACK_MS = 0.1  # the other half, with the response
+PIPELINE_MS = 0.2 + 0.008 + 4 * 0.002  # the 4 commands of session_update in one trip
+OP = ("workload", "operations", "session_update")
+
+
+def nested(path: tuple, value) -> dict:
+    for key in reversed(path):
+        value = {key: value}
+    return value
+
+
+COMPLETES = {  # overrides: latency (ms)
+    "pipelined": ({}, FRONT_MS + PIPELINE_MS + BACK_MS),
+    "no session call": (nested(OP, {"session_commands": 0}), FRONT_MS + BACK_MS),
+    "unpipelined": (nested(OP, {"session_commands": 3, "pipelined": False}),
+                    FRONT_MS + 3 * (0.2 + 0.008 + 0.002) + BACK_MS),
+    # a read on the read replica (pg-2): 0.2 ms trip, 2 ms read
+    "db read": (merge(nested(OP, {"db_reads": 1}), nested(("topology", "postgres"), {"read_service": fixed(2)})),
+                FRONT_MS + PIPELINE_MS + 0.2 + 2 + BACK_MS),
+    "db write": (merge(nested(OP, {"db_writes": 1}), nested(("topology", "postgres"), {"write_service": fixed(3)})),
+                 FRONT_MS + PIPELINE_MS + 0.2 + 3 + BACK_MS),
+    # the commit waits for a standby's flush: 5 ms more
+    "db write, synchronous": (merge(merge(nested(OP, {"db_writes": 1}), nested(("topology", "postgres"), {
+        "write_service": fixed(3)})), nested(("mechanisms", "pg_failover"), {"synchronous": True, "lag_ms": 5})),
+        FRONT_MS + PIPELINE_MS + 0.2 + 3 + 5 + BACK_MS),
+    # WAIT 1: acknowledged once the replica has it, 1 ms after the master
+    "WAIT": ({"architecture": "redis_ha", "topology": {"redis": {"replicas": 1, "sentinels": 3}},
+              "mechanisms": {"replication": {"wait_replicas": 1, "lag_ms": 1}}},
+             FRONT_MS + PIPELINE_MS + 1 + BACK_MS),
+}
+
+FAILS = {  # overrides, a failure at 50 ms: the reason, and how long the request held its connection (ms)
+    # the app server hangs: HAProxy's timeout server (200 ms) after the proxying
+    "app hangs": ({"topology": {"load_balancers": {"timeout_server_s": 0.2}}}, "app-1", "hang",
+                  "app_timeout", 0.05 + 200),
+    # Redis hangs: the client's socket timeout (100 ms) from the call
+    "redis hangs": ({}, "redis-1", "hang", "redis_timeout", FRONT_MS + 100),
+    # Redis is down: the connection is refused when the call reaches it
+    "redis crashed": ({"mechanisms": {"circuit_breaker": {"failure_threshold": 1000}}}, "redis-1", "crash",
+                      "redis_refused", FRONT_MS + 0.1),
+    # the primary hangs: the pool's timeout (50 ms) after the write reaches it
+    "primary hangs": (merge(nested(OP, {"db_writes": 1}), nested(("topology", "postgres"), {"pool_timeout_s": 0.05})),
+                      "pg-1", "hang", "db_write_timeout", FRONT_MS + PIPELINE_MS + 0.1 + 50),
+}
+
+
+def one_request(engine: str, overrides: dict, monkeypatch, failure: dict | None = None) -> dict:
+    at_times(monkeypatch, T0_MS / 1000)
+    data = merge(tiny(engine).model_dump(), overrides)
+    if failure:
+        data["failures"] = [failure]
+    scenario = Scenario.model_validate(data)
+    return runner.engine(scenario)(scenario, 0)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("path", COMPLETES)
+def test_one_request_takes_the_sum_of_its_steps(path, engine, monkeypatch):
+    overrides, latency_ms = COMPLETES[path]
+    raw = one_request(engine, overrides, monkeypatch)
+    assert raw["totals"] == {"arrived": 1, "completed": 1, "failed": 0, "in_flight": 0}
+    done_at, latency = raw["incident"]
+    assert list(latency) == pytest.approx([latency_ms / 1000], abs=1e-12)
+    assert list(done_at) == pytest.approx([(T0_MS + latency_ms) / 1000], abs=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("path", FAILS)
+def test_one_request_fails_when_and_why_its_path_says(path, engine, monkeypatch):
+    overrides, component, kind, reason, held_ms = FAILS[path]
+    failure = {"name": "f", "component": component, "kind": kind, "at_s": 0.05}
+    raw = one_request(engine, overrides, monkeypatch, failure)
+    assert raw["totals"] == {"arrived": 1, "completed": 0, "failed": 1, "in_flight": 0}
+    assert raw["fail_reasons"] == {reason: 1}
+    # over the 1 s window, the connection's mean use is the time it was held
+    assert raw["nodes"]["lb-1"]["in_system_mean"] == pytest.approx(held_ms / 1000, abs=1e-12)
