@@ -57,12 +57,20 @@ class Study:
         self.tmp = Path(tempfile.mkdtemp(prefix="mutate-fast-"))
         self.running: dict[int, subprocess.Popen] = {}
         self.lock, self.stopping = threading.Lock(), False
+        try:
+            self.checkout = self._copy(ROOT, self.tmp / "checkout")  # as it is now, whatever changes later
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
 
-    def copy(self, name: str, mutant: Mutant | None) -> Path:
-        where = self.tmp / name
+    def _copy(self, source: Path, where: Path) -> Path:
         for f in self.files:
             (where / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, where / f)
+            shutil.copy2(source / f, where / f)
+        return where
+
+    def copy(self, name: str, mutant: Mutant | None) -> Path:
+        where = self._copy(self.checkout, self.tmp / name)
         if mutant:
             (where / mutant.file).write_text(mutant.source)
         return where
@@ -146,9 +154,9 @@ class Study:
         return took
 
 
-def sample(n: int, seed: int) -> list[Mutant]:
-    named = redis_roundtrip_skip(ROOT)
-    others = [m for m in all_mutants(ROOT) if m.source != named.source]
+def sample(root: Path, n: int, seed: int) -> list[Mutant]:
+    named = redis_roundtrip_skip(root)
+    others = [m for m in all_mutants(root) if m.source != named.source]
     return [named] + random.Random(seed).sample(others, min(n - 1, len(others)))
 
 
@@ -180,42 +188,50 @@ def main(argv=None) -> int:
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--list", action="store_true", help="print the sample and stop")
     args = p.parse_args(argv)
-    mutants = sample(args.mutants, args.seed)
     if args.list:
-        print("\n".join(map(str, mutants)))
+        print("\n".join(map(str, sample(ROOT, args.mutants, args.seed))))
         return 0
-    study, results = Study(args), []
     previous = {s: signal.signal(s, _interrupt) for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
+    results: list[tuple[Mutant, str, float]] = []
+    study = None
     try:
-        timeout_s = args.timeout_s or 1200
-        if not args.no_baseline:
-            took = study.baseline()
-            timeout_s = args.timeout_s or 3 * took * args.jobs  # the jobs share the cores
-            print(f"baseline: the tests pass without a mutant in {took:.0f} s; timeout {timeout_s:.0f} s", flush=True)
-        with ThreadPoolExecutor(args.jobs) as pool:
-            futures = {pool.submit(study.test, f"m{i}", m, timeout_s): m for i, m in enumerate(mutants)}
-            try:
-                for future in as_completed(futures):
-                    state, took = future.result()
-                    state = "survived" if state == "passed" else state
-                    results.append((futures[future], state, took))
-                    print(f"[{len(results)}/{len(mutants)}] {state} ({took:.0f} s) {futures[future]}", flush=True)
-            except BaseException:
-                study.stop_all()
-                pool.shutdown(cancel_futures=True)
-                raise
+        study = Study(args)
+        run(study, sample(study.checkout, args.mutants, args.seed), results)
     except Interrupted as exc:
         print(f"\ninterrupted by {exc.signal_name}: the tests stopped, the copies removed; so far:",
               file=sys.stderr)
         report(results)
         return exc.exit_code
     finally:
-        study.stop_all()
-        shutil.rmtree(study.tmp, ignore_errors=True)
+        if study:
+            study.stop_all()
+            shutil.rmtree(study.tmp, ignore_errors=True)
         for s, handler in previous.items():
             signal.signal(s, handler)
     report(results)
     return 0
+
+
+def run(study: Study, mutants: list[Mutant], results: list):
+    """The baseline, then the mutants, `--jobs` at a time; each outcome printed as it ends."""
+    args = study.args
+    timeout_s = args.timeout_s or 1200
+    if not args.no_baseline:
+        took = study.baseline()
+        timeout_s = args.timeout_s or 3 * took * args.jobs  # the jobs share the cores
+        print(f"baseline: the tests pass without a mutant in {took:.0f} s; timeout {timeout_s:.0f} s", flush=True)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(study.test, f"m{i}", m, timeout_s): m for i, m in enumerate(mutants)}
+        try:
+            for future in as_completed(futures):
+                state, took = future.result()
+                state = "survived" if state == "passed" else state
+                results.append((futures[future], state, took))
+                print(f"[{len(results)}/{len(mutants)}] {state} ({took:.0f} s) {futures[future]}", flush=True)
+        except BaseException:
+            study.stop_all()
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def _interrupt(signum, frame):

@@ -86,3 +86,41 @@ def test_one_request_fails_when_and_why_its_path_says(path, engine, monkeypatch)
     assert raw["fail_reasons"] == {reason: 1}
     # over the 1 s window, the connection's mean use is the time it was held
     assert raw["nodes"]["lb-1"]["in_system_mean"] == pytest.approx(held_ms / 1000, abs=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_requests_waiting_for_a_worker_time_out_in_turn(engine, monkeypatch):
+    """One worker, 500 ms of CPU, HAProxy's timeout server 100 ms. A (100 ms) holds the worker
+    from 100.15 to 600.366 and is done at 600.466. B (100.2 ms) waits from 100.35 and C (100.3 ms)
+    from 100.45: each times out 100 ms later, B first, then C, when the queue's timer moves on."""
+    at_times(monkeypatch, 0.1, 0.1002, 0.1003)
+    data = merge(tiny(engine).model_dump(), {
+        "topology": {"app_servers": {"workers": 1}, "load_balancers": {"timeout_server_s": 0.1}},
+        "workload": {"operations": {"session_update": {"cpu": fixed(500)}}}})
+    scenario = Scenario.model_validate(data)
+    raw = runner.engine(scenario)(scenario, 0)
+    assert raw["totals"] == {"arrived": 3, "completed": 1, "failed": 2, "in_flight": 0}
+    assert raw["fail_reasons"] == {"app_queue": 2}
+    assert list(raw["incident"][1]) == pytest.approx([0.500466], abs=1e-12)
+    workers = raw["nodes"]["app-1"]
+    assert workers["abandoned"] == 2 and workers["waited_fraction"] == pytest.approx(2 / 3)
+    assert workers["queue_mean"] == pytest.approx(0.2, abs=1e-12)  # B's and C's 100 ms
+    # A's 500.466 ms, B's and C's 100.15 ms each (arrival to time-out)
+    assert raw["nodes"]["lb-1"]["in_system_mean"] == pytest.approx(0.700766, abs=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_requests_arriving_as_the_warm_up_ends_are_measured(engine, monkeypatch):
+    """The window is [warm-up, end): two requests at 100 ms, with a warm-up of 100 ms and no
+    proxying or network time, reach the core at 100 ms exactly; both count there, the second
+    waited for the first (1 ms of CPU each)."""
+    at_times(monkeypatch, 0.1, 0.1)
+    zero = fixed(0)
+    data = merge(tiny(engine).model_dump(), {"simulation": {"warmup_s": 0.1}, "topology": {
+        "load_balancers": {"service": zero}, "network": {"lb_app_rtt": zero}}})
+    scenario = Scenario.model_validate(data)
+    raw = runner.engine(scenario)(scenario, 0)
+    cpu = raw["nodes"]["app-1/cpu"]
+    assert cpu["waited_fraction"] == 0.5
+    assert cpu["throughput_rps"] == pytest.approx(2 / 0.9)
+    assert raw["completed_in_window"] == 2
