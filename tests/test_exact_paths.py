@@ -56,13 +56,18 @@ FAILS = {  # overrides, a failure at 50 ms: the reason, and how long the request
 }
 
 
-def one_request(engine: str, overrides: dict, monkeypatch, failure: dict | None = None) -> dict:
-    at_times(monkeypatch, T0_MS / 1000)
+def requests(engine: str, times_s: tuple, overrides: dict, monkeypatch, failure: dict | None = None) -> dict:
+    """The raw result of the tiny scenario with these overrides, arrivals and failure."""
+    at_times(monkeypatch, *times_s)
     data = merge(tiny(engine).model_dump(), overrides)
     if failure:
         data["failures"] = [failure]
     scenario = Scenario.model_validate(data)
     return runner.engine(scenario)(scenario, 0)
+
+
+def one_request(engine: str, overrides: dict, monkeypatch, failure: dict | None = None) -> dict:
+    return requests(engine, (T0_MS / 1000,), overrides, monkeypatch, failure)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -93,12 +98,9 @@ def test_requests_waiting_for_a_worker_time_out_in_turn(engine, monkeypatch):
     """One worker, 500 ms of CPU, HAProxy's timeout server 100 ms. A (100 ms) holds the worker
     from 100.15 to 600.366 and is done at 600.466. B (100.2 ms) waits from 100.35 and C (100.3 ms)
     from 100.45: each times out 100 ms later, B first, then C, when the queue's timer moves on."""
-    at_times(monkeypatch, 0.1, 0.1002, 0.1003)
-    data = merge(tiny(engine).model_dump(), {
+    raw = requests(engine, (0.1, 0.1002, 0.1003), {
         "topology": {"app_servers": {"workers": 1}, "load_balancers": {"timeout_server_s": 0.1}},
-        "workload": {"operations": {"session_update": {"cpu": fixed(500)}}}})
-    scenario = Scenario.model_validate(data)
-    raw = runner.engine(scenario)(scenario, 0)
+        "workload": {"operations": {"session_update": {"cpu": fixed(500)}}}}, monkeypatch)
     assert raw["totals"] == {"arrived": 3, "completed": 1, "failed": 2, "in_flight": 0}
     assert raw["fail_reasons"] == {"app_queue": 2}
     assert list(raw["incident"][1]) == pytest.approx([0.500466], abs=1e-12)
@@ -107,6 +109,62 @@ def test_requests_waiting_for_a_worker_time_out_in_turn(engine, monkeypatch):
     assert workers["queue_mean"] == pytest.approx(0.2, abs=1e-12)  # B's and C's 100 ms
     # A's 500.466 ms, B's and C's 100.15 ms each (arrival to time-out)
     assert raw["nodes"]["lb-1"]["in_system_mean"] == pytest.approx(0.700766, abs=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_balancer_with_one_connection_queues_and_times_out(engine, monkeypatch):
+    """maxconn 1, timeout queue 1 ms. A (100 ms) holds the connection until 101.466; B (100.5)
+    waits for it until then and is done 1.466 ms later (2.432 ms); C (100.6) waits behind B and
+    leaves at 101.6."""
+    raw = requests(engine, (0.1, 0.1005, 0.1006), {"topology": {"load_balancers": {
+        "maxconn": 1, "timeout_queue_s": 0.001}}}, monkeypatch)
+    assert raw["totals"] == {"arrived": 3, "completed": 2, "failed": 1, "in_flight": 0}
+    assert raw["fail_reasons"] == {"lb_queue": 1}
+    assert list(raw["incident"][1]) == pytest.approx([0.001466, 0.002432], abs=1e-12)
+    lb = raw["nodes"]["lb-1"]
+    assert lb["queue_mean"] == pytest.approx(0.000966 + 0.001, abs=1e-12)
+    assert (lb["abandoned"], lb["waited_fraction"]) == (1, pytest.approx(2 / 3))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_breaker_opens_falls_back_and_tries_again(engine, monkeypatch):
+    """Redis is down from 50 ms; the breaker opens after 2 failures and tries Redis again after
+    300 ms. Requests at 100 and 110 ms are refused when their call reaches Redis (101.25 and
+    111.25: the breaker opens then); at 120 ms the session goes to PostgreSQL (3 ms writes):
+    done at 120 + 1.15 + 0.1 + 3 + 0.1 + 0.1 = 124.45 ms; at 500 ms the breaker lets one call
+    try Redis (389.9 ms after it opened), refused again."""
+    raw = requests(engine, (0.1, 0.11, 0.12, 0.5), {
+        "mechanisms": {"circuit_breaker": {"failure_threshold": 2, "reset_timeout_s": 0.3}},
+        "topology": {"postgres": {"write_service": fixed(3)}}}, monkeypatch,
+        {"name": "f", "component": "redis-1", "kind": "crash", "at_s": 0.05})
+    assert raw["totals"] == {"arrived": 4, "completed": 1, "failed": 3, "in_flight": 0}
+    assert raw["fail_reasons"] == {"redis_refused": 3} and raw["fallbacks"] == 1
+    done_at, latency = raw["incident"]
+    assert (list(done_at), list(latency)) == (pytest.approx([0.12445], abs=1e-12),
+                                              pytest.approx([0.00445], abs=1e-12))
+    opened = [t for t, _, text, _ in raw["events"] if text == "breaker opened"]
+    assert opened == pytest.approx([0.11125], abs=1e-12)
+
+
+@pytest.mark.parametrize("redispatch", [False, True])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_refused_connection_is_retried_then_redispatched(engine, redispatch, monkeypatch):
+    """Two app servers, app-1 down from 50 ms (still in rotation: its health checks have not
+    failed yet); round robin sends A (100 ms) to app-2, B (100.5 ms) to app-1. B's connection is
+    refused and retried twice, 200 ms apart (timeout connect): at 500.55 ms it is refused for
+    good, or, with `option redispatch`, the last retry goes to app-2 and B is done 1.416 ms
+    later (401.466 ms)."""
+    raw = requests(engine, (0.1, 0.1005), {
+        "simulation": {"duration_s": 2}, "topology": {"app_servers": {"count": 2},
+                                                     "load_balancers": {"timeout_connect_s": 0.2}},
+        "mechanisms": {"health_check": {"retries": 2, "redispatch": redispatch}}}, monkeypatch,
+        {"name": "f", "component": "app-1", "kind": "crash", "at_s": 0.05})
+    latency = [0.001466, 0.401466] if redispatch else [0.001466]
+    assert list(raw["incident"][1]) == pytest.approx(latency, abs=1e-12)
+    assert raw["fail_reasons"] == ({} if redispatch else {"app_refused": 1})
+    # over the 2 s window: A's 1.466 ms and B's until it is done or refused
+    held_ms = 1.466 + (401.466 if redispatch else 400.05)
+    assert raw["nodes"]["lb-1"]["in_system_mean"] == pytest.approx(held_ms / 2000, abs=1e-12)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
