@@ -169,7 +169,8 @@ def report(results: list[tuple[Mutant, str, float]]):
         print(f"share killed: {len(killed) / len(results):.1%}")
     stillborn = sum(r[1] == "did not compile" for r in results)
     if stillborn < len(results):
-        print(f"share killed of those that compiled: {(len(killed) - stillborn) / (len(results) - stillborn):.1%}")
+        compiled = len(results) - stillborn
+        print(f"share killed of those that compiled: {(len(killed) - stillborn) / compiled:.1%}")
     print(f"time per mutant: {sum(r[2] for r in results) / max(1, len(results)):.0f} s")
     survivors = [r[0] for r in results if r[1] == "survived"]
     print(f"survivors: {len(survivors)}")
@@ -219,7 +220,8 @@ def run(study: Study, mutants: list[Mutant], results: list):
     if not args.no_baseline:
         took = study.baseline()
         timeout_s = args.timeout_s or 3 * took * args.jobs  # the jobs share the cores
-        print(f"baseline: the tests pass without a mutant in {took:.0f} s; timeout {timeout_s:.0f} s", flush=True)
+        print(f"baseline: the tests pass without a mutant in {took:.0f} s; timeout {timeout_s:.0f} s",
+              flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = {pool.submit(study.test, f"m{i}", m, timeout_s): m for i, m in enumerate(mutants)}
         try:

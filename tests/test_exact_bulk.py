@@ -40,7 +40,8 @@ def test_calm_path_gives_the_event_loops_raw_result(sample_files):
     @given(scenarios(sample_files), st.sampled_from([None, None, SMALL_POOL]))
     def check(scenario, pool):
         note(f"the scenario, as JSON: {scenario.model_dump_json(exclude_defaults=True)}")
-        with mock.patch("sim.fast.inputs.POOL", pool or POOL), mock.patch("sim.fast.engine.POOL", pool or POOL):
+        size = pool or POOL
+        with mock.patch("sim.fast.inputs.POOL", size), mock.patch("sim.fast.engine.POOL", size):
             events = run_replication(scenario, 0, bulk=False)
             bulk = run_replication(scenario, 0, bulk=True)
         assert events.pop("bulk_requests") == 0

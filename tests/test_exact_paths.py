@@ -1,6 +1,8 @@
 """One request through each path of the request path, every time fixed: its latency, or when and
 why it fails, added up by hand from the steps, on both engines (tests/helpers.py tiny: 0.05 ms of
 proxying, 0.2 ms round trips, 1 ms of CPU, Redis 8 us a trip + 2 us a command)."""
+import functools
+
 import pytest
 
 from sim import runner
@@ -12,29 +14,32 @@ T0_MS = 100  # the request arrives at 100 ms
 FRONT_MS = 0.05 + 0.1 + 1.0  # proxying, half the trip to the app server, CPU
 BACK_MS = 0.1  # the other half, with the response
 PIPELINE_MS = 0.2 + 0.008 + 4 * 0.002  # the 4 commands of session_update in one trip
-OP = ("workload", "operations", "session_update")
 
 
-def nested(path: tuple, value) -> dict:
-    for key in reversed(path):
-        value = {key: value}
-    return value
+def op(**fields) -> dict:
+    return {"workload": {"operations": {"session_update": fields}}}
+
+
+def postgres(**fields) -> dict:
+    return {"topology": {"postgres": fields}}
+
+
+def merged(*overrides: dict) -> dict:
+    return functools.reduce(merge, overrides, {})
 
 
 COMPLETES = {  # overrides: latency (ms)
     "pipelined": ({}, FRONT_MS + PIPELINE_MS + BACK_MS),
-    "no session call": (nested(OP, {"session_commands": 0}), FRONT_MS + BACK_MS),
-    "unpipelined": (nested(OP, {"session_commands": 3, "pipelined": False}),
-                    FRONT_MS + 3 * (0.2 + 0.008 + 0.002) + BACK_MS),
+    "no session call": (op(session_commands=0), FRONT_MS + BACK_MS),
+    "unpipelined": (op(session_commands=3, pipelined=False), FRONT_MS + 3 * (0.2 + 0.008 + 0.002) + BACK_MS),
     # a read on the read replica (pg-2): 0.2 ms trip, 2 ms read
-    "db read": (merge(nested(OP, {"db_reads": 1}), nested(("topology", "postgres"), {"read_service": fixed(2)})),
+    "db read": (merged(op(db_reads=1), postgres(read_service=fixed(2))),
                 FRONT_MS + PIPELINE_MS + 0.2 + 2 + BACK_MS),
-    "db write": (merge(nested(OP, {"db_writes": 1}), nested(("topology", "postgres"), {"write_service": fixed(3)})),
+    "db write": (merged(op(db_writes=1), postgres(write_service=fixed(3))),
                  FRONT_MS + PIPELINE_MS + 0.2 + 3 + BACK_MS),
     # the commit waits for a standby's flush: 5 ms more
-    "db write, synchronous": (merge(merge(nested(OP, {"db_writes": 1}), nested(("topology", "postgres"), {
-        "write_service": fixed(3)})), nested(("mechanisms", "pg_failover"), {"synchronous": True, "lag_ms": 5})),
-        FRONT_MS + PIPELINE_MS + 0.2 + 3 + 5 + BACK_MS),
+    "db write, synchronous": (merged(op(db_writes=1), postgres(write_service=fixed(3)), {"mechanisms": {
+        "pg_failover": {"synchronous": True, "lag_ms": 5}}}), FRONT_MS + PIPELINE_MS + 0.2 + 3 + 5 + BACK_MS),
     # WAIT 1: acknowledged once the replica has it, 1 ms after the master
     "WAIT": ({"architecture": "redis_ha", "topology": {"redis": {"replicas": 1, "sentinels": 3}},
               "mechanisms": {"replication": {"wait_replicas": 1, "lag_ms": 1}}},
@@ -48,11 +53,11 @@ FAILS = {  # overrides, a failure at 50 ms: the reason, and how long the request
     # Redis hangs: the client's socket timeout (100 ms) from the call
     "redis hangs": ({}, "redis-1", "hang", "redis_timeout", FRONT_MS + 100),
     # Redis is down: the connection is refused when the call reaches it
-    "redis crashed": ({"mechanisms": {"circuit_breaker": {"failure_threshold": 1000}}}, "redis-1", "crash",
-                      "redis_refused", FRONT_MS + 0.1),
+    "redis crashed": ({"mechanisms": {"circuit_breaker": {"failure_threshold": 1000}}}, "redis-1",
+                      "crash", "redis_refused", FRONT_MS + 0.1),
     # the primary hangs: the pool's timeout (50 ms) after the write reaches it
-    "primary hangs": (merge(nested(OP, {"db_writes": 1}), nested(("topology", "postgres"), {"pool_timeout_s": 0.05})),
-                      "pg-1", "hang", "db_write_timeout", FRONT_MS + PIPELINE_MS + 0.1 + 50),
+    "primary hangs": (merged(op(db_writes=1), postgres(pool_timeout_s=0.05)), "pg-1", "hang",
+                      "db_write_timeout", FRONT_MS + PIPELINE_MS + 0.1 + 50),
 }
 
 
