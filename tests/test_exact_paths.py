@@ -2,6 +2,7 @@
 why it fails, added up by hand from the steps, on both engines (tests/helpers.py tiny: 0.05 ms of
 proxying, 0.2 ms round trips, 1 ms of CPU, Redis 8 us a trip + 2 us a command)."""
 import functools
+from typing import NamedTuple
 
 import pytest
 
@@ -46,18 +47,39 @@ COMPLETES = {  # overrides: latency (ms)
              FRONT_MS + PIPELINE_MS + 1 + BACK_MS),
 }
 
-FAILS = {  # overrides, a failure at 50 ms: the reason, and how long the request held its connection (ms)
+
+class Fails(NamedTuple):
+    overrides: dict
+    component: str   # fails at at_ms
+    kind: str
+    at_ms: float
+    reason: str
+    held_ms: float   # how long the request held its connection: from its arrival to its failure
+    fast_later_ms: float = 0.0
+
+
+# A request lost in a node that crashed while it was there fails, on the fast engine, when its
+# reply would have come back: half a round trip after the reference notices (sim/fast/__init__.py).
+FAILS = {
     # the app server hangs: HAProxy's timeout server (200 ms) after the proxying
-    "app hangs": ({"topology": {"load_balancers": {"timeout_server_s": 0.2}}}, "app-1", "hang",
-                  "app_timeout", 0.05 + 200),
+    "app hangs": Fails({"topology": {"load_balancers": {"timeout_server_s": 0.2}}}, "app-1", "hang", 50,
+                       "app_timeout", 0.05 + 200),
     # Redis hangs: the client's socket timeout (100 ms) from the call
-    "redis hangs": ({}, "redis-1", "hang", "redis_timeout", FRONT_MS + 100),
+    "redis hangs": Fails({}, "redis-1", "hang", 50, "redis_timeout", FRONT_MS + 100),
     # Redis is down: the connection is refused when the call reaches it
-    "redis crashed": ({"mechanisms": {"circuit_breaker": {"failure_threshold": 1000}}}, "redis-1",
-                      "crash", "redis_refused", FRONT_MS + 0.1),
+    "redis down": Fails({"mechanisms": {"circuit_breaker": {"failure_threshold": 1000}}}, "redis-1",
+                        "crash", 50, "redis_refused", FRONT_MS + 0.1),
     # the primary hangs: the pool's timeout (50 ms) after the write reaches it
-    "primary hangs": (merged(op(db_writes=1), postgres(pool_timeout_s=0.05)), "pg-1", "hang",
-                      "db_write_timeout", FRONT_MS + PIPELINE_MS + 0.1 + 50),
+    "primary hangs": Fails(merged(op(db_writes=1), postgres(pool_timeout_s=0.05)), "pg-1", "hang", 50,
+                           "db_write_timeout", FRONT_MS + PIPELINE_MS + 0.1 + 50),
+    # the core computes 100.15-101.15
+    "app crashes": Fails({}, "app-1", "crash", 100.5, "app_lost", FRONT_MS),
+    # Redis serves 101.25-102.258 (1 ms a trip)
+    "redis crashes": Fails({"topology": {"redis": {"roundtrip_service": fixed(1)}}}, "redis-1", "crash",
+                           101.8, "redis_lost", FRONT_MS + 0.1 + 1 + 4 * 0.002, 0.1),
+    # the primary writes 101.466-104.466
+    "primary crashes": Fails(merged(op(db_writes=1), postgres(write_service=fixed(3))), "pg-1", "crash", 102,
+                             "db_write_lost", FRONT_MS + PIPELINE_MS + 0.1 + 3, 0.1),
 }
 
 
@@ -89,11 +111,12 @@ def test_one_request_takes_the_sum_of_its_steps(path, engine, monkeypatch):
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("path", FAILS)
 def test_one_request_fails_when_and_why_its_path_says(path, engine, monkeypatch):
-    overrides, component, kind, reason, held_ms = FAILS[path]
-    failure = {"name": "f", "component": component, "kind": kind, "at_s": 0.05}
-    raw = one_request(engine, overrides, monkeypatch, failure)
+    f = FAILS[path]
+    raw = one_request(engine, f.overrides, monkeypatch,
+                      {"name": "f", "component": f.component, "kind": f.kind, "at_s": f.at_ms / 1000})
     assert raw["totals"] == {"arrived": 1, "completed": 0, "failed": 1, "in_flight": 0}
-    assert raw["fail_reasons"] == {reason: 1}
+    assert raw["fail_reasons"] == {f.reason: 1}
+    held_ms = f.held_ms + (f.fast_later_ms if engine == "fast" else 0)
     # over the 1 s window, the connection's mean use is the time it was held
     assert raw["nodes"]["lb-1"]["in_system_mean"] == pytest.approx(held_ms / 1000, abs=1e-12)
 
