@@ -36,8 +36,8 @@ class SampleFiles:
 
 @st.composite
 def dists(draw, scale_ms: float, files: SampleFiles) -> dict:
-    """Any distribution of the schema around a scale; a fixed one a fifth of the time (fixed
-    times never move a pool's cursor: the calm path must skip the others')."""
+    """Any distribution of the schema around a scale, fixed ones among them (a fixed time never
+    moves its pool's cursor: the calm path must skip the samples of the others)."""
     kind = draw(st.sampled_from(KINDS))
     if kind == "empirical":
         return {"dist": kind, "file": files(scale_ms)}
@@ -58,6 +58,12 @@ def operation(draw, files: SampleFiles, cpu_ms: float) -> dict:
             "db_reads": int(db == "read"), "db_writes": int(db == "write")}
 
 
+def busy_ms(draw, servers: int, rate: float) -> float:
+    """A mean service time that keeps `servers` busy a share of the time at `rate` requests a
+    second: low enough for calm stretches (nothing waits for a worker), now and then not."""
+    return draw(st.sampled_from([0.1, 0.25, 0.4, 0.9])) * servers * 1000 / rate
+
+
 @st.composite
 def workload(draw, files: SampleFiles, rate: float, cores: int) -> dict:
     """Operations in a random mix, their CPU times such that the app servers' `cores` are busy
@@ -75,19 +81,15 @@ def workload(draw, files: SampleFiles, rate: float, cores: int) -> dict:
     return {"arrivals": arrivals, "mix": mix, "operations": operations}
 
 
-def busy_ms(draw, servers: int, rate: float) -> float:
-    """A mean service time that keeps `servers` busy a share of the time at `rate` requests a
-    second: low enough for calm stretches (nothing waits for a worker), now and then not."""
-    return draw(st.sampled_from([0.1, 0.25, 0.4, 0.9])) * servers * 1000 / rate
-
-
 @st.composite
 def topology(draw, architecture: str, files: SampleFiles, rate: float) -> dict:
-    cores, apps, connections = draw(st.integers(2, 4)), draw(st.integers(1, 4)), draw(st.sampled_from([2, 8, 20]))
+    cores, apps = draw(st.integers(2, 4)), draw(st.integers(1, 4))
+    connections = draw(st.sampled_from([2, 8, 20]))
     replicas = 0 if architecture == "redis_single" else draw(st.integers(1, 3))
     pg_replicas = draw(st.integers(0, 2))
     return {
-        "load_balancers": {"count": draw(st.integers(1, 2)), "maxconn": draw(st.sampled_from([64, 4096, 4096])),
+        "load_balancers": {"count": draw(st.integers(1, 2)),
+                           "maxconn": draw(st.sampled_from([64, 4096, 4096])),
                            "service": draw(dists(SCALE_MS["lb"], files))},
         "app_servers": {"count": apps, "min_count": 1, "cores": cores,
                         "workers": draw(st.sampled_from([8 * cores, 64, 8 * cores, 64, cores + 1]))},
@@ -135,15 +137,17 @@ def failures(draw, topology: dict, duration_s: float) -> list[dict]:
 
 
 @st.composite
-def mechanisms(draw, replicas: int) -> dict:
+def mechanisms(draw, replicas: int) -> tuple[dict, str | None]:
     """Quick detection, so that failovers happen inside a short run; now and then a setting that
     keeps every request off the calm path (which must then change nothing either)."""
     off_calm = draw(st.sampled_from([None] * 40 + list(OFF_CALM)))
-    return {"health_check": {"inter_s": draw(st.sampled_from([0.5, 2.0])), "redispatch": draw(st.booleans())},
+    return {"health_check": {"inter_s": draw(st.sampled_from([0.5, 2.0])),
+                             "redispatch": draw(st.booleans())},
             "sentinel": {"down_after_ms": draw(st.sampled_from([300, 5000]))},
             "replication": {"min_replicas_to_write": draw(st.integers(0, replicas)),
                             "wait_replicas": int(off_calm == "wait" and replicas > 0)},
-            "circuit_breaker": {"enabled": draw(st.booleans()), "failure_threshold": draw(st.sampled_from([1, 20])),
+            "circuit_breaker": {"enabled": draw(st.booleans()),
+                                "failure_threshold": draw(st.sampled_from([1, 20])),
                                 "reset_timeout_s": draw(st.sampled_from([0.5, 10.0]))},
             "pg_failover": {"health_check_period_s": draw(st.sampled_from([1.0, 30.0])),
                             "synchronous": off_calm == "synchronous"}}, off_calm

@@ -35,6 +35,38 @@ def renamed(report: Report, name: str) -> Report:
 ZERO = {"dist": "deterministic", "mean_ms": 0}
 
 
+def fixed(ms: float) -> dict:
+    return {"dist": "deterministic", "mean_ms": ms}
+
+
+def tiny(engine: str) -> Scenario:
+    """One balancer, one app server of 1 core and 2 workers, one Redis; every time deterministic.
+    A harmless 'slow x1' failure turns on the recording of every completion's latency."""
+    return Scenario.model_validate({
+        "name": "tiny", "architecture": "redis_single",
+        "workload": {"arrivals": {"kind": "constant", "rate_rps": 1}, "mix": {"session_update": 1.0},
+                     "operations": {"session_update": {"cpu": fixed(1.0)}}},
+        "topology": {"load_balancers": {"count": 1, "service": fixed(0.05)},
+                     "app_servers": {"count": 1, "min_count": 1, "cores": 1, "workers": 2},
+                     "redis": {"replicas": 0, "sentinels": 0, "roundtrip_service": fixed(0.008),
+                               "command_service": fixed(0.002)},
+                     "network": {"lb_app_rtt": fixed(0.2), "app_redis_rtt": fixed(0.2),
+                                 "app_db_rtt": fixed(0.2)}},
+        "failures": [{"name": "trace", "component": "app-1", "kind": "slow", "slow_factor": 1.0,
+                      "at_s": 0.05}],
+        "simulation": {"duration_s": 1, "warmup_s": 0, "replications": 1, "engine": engine}})
+
+
+def at_times(monkeypatch, *times_s: float):
+    """The arrivals are these, whatever the rate."""
+    import sim.model.workload
+
+    def given(curve, rng, t0, t1):
+        times = np.array(times_s)
+        return times[(times >= t0) & (times < t1)]
+    monkeypatch.setattr(sim.model.workload, "arrival_times", given)
+
+
 def exp(mean_ms: float) -> dict:
     return {"dist": "exponential", "mean_ms": mean_ms}
 

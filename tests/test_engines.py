@@ -16,57 +16,44 @@ from sim.study import failure_matrix, runner
 from sim.engines.results import Replication, Totals
 from sim.model.schema import Scenario
 from sim.study.stats import ci95
-from tests.helpers import ENGINES, same_raw, shortened
-
-ZERO = {"dist": "deterministic", "mean_ms": 0}
-
-
-def fixed(ms: float) -> dict:
-    return {"dist": "deterministic", "mean_ms": ms}
-
-
-def tiny(engine: str) -> Scenario:
-    """One balancer, one app server of 1 core and 2 workers, one Redis; every time deterministic.
-    A harmless 'slow x1' failure turns on the recording of every completion's latency."""
-    return Scenario.model_validate({
-        "name": "tiny", "architecture": "redis_single",
-        "workload": {"arrivals": {"kind": "constant", "rate_rps": 1}, "mix": {"session_update": 1.0},
-                     "operations": {"session_update": {"cpu": fixed(1.0)}}},
-        "topology": {"load_balancers": {"count": 1, "service": fixed(0.05)},
-                     "app_servers": {"count": 1, "min_count": 1, "cores": 1, "workers": 2},
-                     "redis": {"replicas": 0, "sentinels": 0, "roundtrip_service": fixed(0.008),
-                               "command_service": fixed(0.002)},
-                     "network": {"lb_app_rtt": fixed(0.2), "app_redis_rtt": fixed(0.2),
-                                 "app_db_rtt": fixed(0.2)}},
-        "failures": [{"name": "trace", "component": "app-1", "kind": "slow", "slow_factor": 1.0,
-                      "at_s": 0.05}],
-        "simulation": {"duration_s": 1, "warmup_s": 0, "replications": 1, "engine": engine}})
+from tests.helpers import ENGINES, at_times, same_raw, shortened, tiny
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_tiny_scenario_exact_event_log(engine, monkeypatch):
-    """Requests A and B at 100 ms, C at 100.5 ms. Each takes 0.05 ms of proxying, 0.1 ms to the app
-    server, 1 ms of CPU, 0.1 ms to Redis, 0.016 ms there (8 us + 4 commands x 2 us), 0.1 ms back,
-    0.1 ms to the client: 1.466 ms alone.
+    """Requests A and B at 100 ms, C at 100.5 ms, D at 999.5 ms. Each takes 0.05 ms of proxying,
+    0.1 ms to the app server, 1 ms of CPU, 0.1 ms to Redis, 0.016 ms there (8 us + 4 commands x
+    2 us), 0.1 ms back, 0.1 ms to the client: 1.466 ms alone.
     - A: worker 1 at 100.15, CPU 100.15-101.15, Redis 101.25-101.266, done 101.466 (1.466 ms).
     - B: worker 2 at 100.15, waits for the core until 101.15, CPU to 102.15, Redis 102.25-102.266,
       done 102.466 (2.466 ms).
     - C: at the workers at 100.65, both busy; A releases its worker at 101.366; the core is B's
-      until 102.15, CPU to 103.15, Redis 103.25-103.266, done 103.466 (2.966 ms)."""
-    def three_requests(curve, rng, t0, t1):
-        import numpy as np
-        times = np.array([0.1, 0.1, 0.1005])
-        return times[(times >= t0) & (times < t1)]
-    monkeypatch.setattr(sim.model.workload, "arrival_times", three_requests)
+      until 102.15, CPU to 103.15, Redis 103.25-103.266, done 103.466 (2.966 ms).
+    - D: worker and core at 999.65, still computing when the run ends at 1 s: its connection,
+      worker and core count as busy until then; it neither completes nor fails."""
+    at_times(monkeypatch, 0.1, 0.1, 0.1005, 0.9995)
     scenario = tiny(engine)
     raw = runner.engine(scenario)(scenario, 0)
-    assert raw.incident_t_s == pytest.approx([0.101466, 0.102466, 0.103466], abs=1e-12)
-    assert raw.incident_latency_s == pytest.approx([0.001466, 0.002466, 0.002966], abs=1e-12)
-    workers = raw.nodes["app-1"]
-    assert workers.waited_fraction == pytest.approx(1 / 3)
-    # worker-seconds: A 100.15-101.366, B 100.15-102.366, C 101.366-103.366, over a 1 s window
-    assert workers.utilisation * 2 == pytest.approx(0.001216 + 0.002216 + 0.002, abs=1e-12)
-    assert raw.totals == Totals(arrived=3, completed=3, failed=0, in_flight=0)
+    done_at, latency = raw.incident_t_s, raw.incident_latency_s
+    assert done_at == pytest.approx([0.101466, 0.102466, 0.103466], abs=1e-12)
+    assert latency == pytest.approx([0.001466, 0.002466, 0.002966], abs=1e-12)
+    assert raw.totals == Totals(arrived=4, completed=3, failed=0, in_flight=1)
+    nodes = raw.nodes  # over a 1 s window: areas in seconds are means
+    workers, cpu, redis, lb = nodes["app-1"], nodes["app-1/cpu"], nodes["redis-1"], nodes["lb-1"]
+    # worker-seconds: A 100.15-101.366, B 100.15-102.366, C 101.366-103.366, D 999.65-1000
+    assert workers.utilisation * 2 == pytest.approx(0.001216 + 0.002216 + 0.002 + 0.00035, abs=1e-12)
+    assert workers.queue_mean == pytest.approx(0.000716, abs=1e-12)  # C, 100.65-101.366
+    assert workers.waited_fraction == pytest.approx(1 / 4)
+    # the core: three 1 ms services and D's 0.35 ms; B waits 100.15-101.15, C 101.366-102.15
+    assert cpu.utilisation == pytest.approx(0.00335, abs=1e-12)
+    assert cpu.queue_mean == pytest.approx(0.001 + 0.000784, abs=1e-12)
+    assert (cpu.waited_fraction, cpu.throughput_rps) == (0.5, 3.0)
+    assert cpu.sojourn_mean_s == pytest.approx((0.001 + 0.002 + 0.001784) / 3, abs=1e-12)
+    assert redis.utilisation == pytest.approx(3 * 0.000016, abs=1e-12)
+    assert redis.sojourn_mean_s == pytest.approx(0.000016, abs=1e-12)
+    # connections from arrival to response (D's to the end): 1.466 + 2.466 + 2.966 + 0.5 ms
+    assert lb.in_system_mean == pytest.approx(0.007398, abs=1e-12)
+    assert lb.sojourn_mean_s == pytest.approx((0.001466 + 0.002466 + 0.002966) / 3, abs=1e-12)
 
 
 def figures(raw: Replication) -> dict:
