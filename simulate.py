@@ -66,8 +66,8 @@ def load_scenario(file, args=None) -> Scenario:
     """The scenario file, with the command line's overrides applied and validated, and the
     price and claims files it names read: everything a run needs checked before it starts."""
     scenario = _overridden(scenario_io.load(file), args)
-    from sim.model.cost import load_prices
-    load_prices(scenario)
+    from sim.model.cost import check_prices
+    check_prices(scenario)
     if scenario.failures:
         from sim.study import claims
         claims.load(scenario)

@@ -2,6 +2,7 @@
 two reads on both engines for each of its rules, the share of reads it takes off the database
 against the binomial law, and calm stretches that stay exact with it."""
 import math
+from pathlib import Path
 from dataclasses import replace
 
 import pytest
@@ -137,3 +138,16 @@ def test_calm_stretches_stay_exact_with_the_cache(failures, in_bulk):
     bulk = run_replication(s, 0, bulk=True)
     assert bulk.bulk_requests > in_bulk * bulk.totals.arrived
     same_raw(replace(events, bulk_requests=None), replace(bulk, bulk_requests=None))
+
+
+def test_a_cache_without_a_price_is_refused_before_the_run(tmp_path):
+    """The document prices no Memcached node: a scenario with one and no price override is
+    refused by `validate` (exit 2, one line naming the price file and what to give), not after a run."""
+    import subprocess
+    import sys
+    bad = tmp_path / "nocost.yaml"
+    bad.write_text("name: nocost\nbase: " + str(Path("scenarios/peak.yaml").resolve())
+                   + "\ntopology:\n  memcached: {nodes: 1}\n")
+    out = subprocess.run([sys.executable, "simulate.py", "validate", str(bad)], capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "no price for node kind(s) memcached" in out.stderr

@@ -61,3 +61,16 @@ def monthly_cost(scenario: Scenario, node_counts: dict[str, float]) -> dict:
     total = sum(line["usd_per_month"] for line in lines.values()) + sum(fixed.values())
     return {"price_file": prices.get("name", str(price_file(scenario))), "nodes": lines,
             "fixed_usd_per_month": fixed, "total_usd_per_month": total}
+
+
+def check_prices(scenario: Scenario):
+    """Every node kind the scenario builds has a price, checked before a run rather than after."""
+    import simpy
+
+    from sim.model.topology import build
+    kinds = build(simpy.Environment(), scenario).price_kinds(1)
+    missing = sorted(set(kinds) - set(unit_prices(scenario)))
+    if missing:
+        raise InputError(price_file(scenario), None, "nodes_usd_per_month",
+                         f"no price for node kind(s) {', '.join(missing)}; give one in "
+                         "cost.overrides_usd_per_month")
