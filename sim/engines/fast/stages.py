@@ -175,10 +175,13 @@ def _draw(const, cursor, pools, p):
 @jit(inline="always")
 def _kw(free, node, s, t, service, patience):
     """sim.engines.fast.books.fifo without the books, on a scratch copy of the servers' free times:
-    (start, departure), or (-1, -1) if it left after waiting `patience`."""
+    (start, departure); one that would wait longer than `patience` never starts (inf) and leaves
+    the queue when its patience runs out. (Later stages then see it no earlier than that, after
+    every request of the busy cycles a stretch keeps: a time before its arrival would take their
+    samples and servers.)"""
     k, earliest = earliest_server(free, s, node[s].cap)
     if earliest > t and earliest - t > patience:
-        return -1.0, -1.0
+        return math.inf, t + patience
     start = max(earliest, t)
     free[s, k] = start + service * node[s].slow
     return start, free[s, k]
@@ -249,9 +252,9 @@ def redis(w, lo, hi):
             for _ in range(op.commands if op.pipelined else 1):
                 service += _draw(const, cursor, pools, p_cmd)
             half = t_of[i, REDIS_HALF]
-            t_of[i, REDIS_START], dep = _kw(free, node, master, t_of[i, T_REDIS], service, socket_s - half)
-            t_of[i, REDIS_DEP], t_of[i, T_SESSION_DONE] = dep, dep + half
-            if dep < 0 or dep + half - t_of[i, CPU_DEP] >= socket_s:  # the client gives up
+            start, dep = _kw(free, node, master, t_of[i, T_REDIS], service, socket_s - half)
+            t_of[i, REDIS_START], t_of[i, REDIS_DEP], t_of[i, T_SESSION_DONE] = start, dep, dep + half
+            if start == math.inf or dep + half - t_of[i, CPU_DEP] >= socket_s:  # the client gives up
                 bad[i] = 1
 
 
@@ -288,9 +291,9 @@ def cache(w, lo, hi):
         if s >= 0:
             service = _draw(w.const, w.cursor, w.pools, c.p_cache_get)
             half = t_of[i, CACHE_HALF]
-            t_of[i, CACHE_START], dep = _kw(free, node, s, t_of[i, T_CACHE], service, tier.timeout_s - half)
-            t_of[i, CACHE_DEP], t_of[i, T_DB_CALL] = dep, dep + half
-            if dep < 0 or dep + half - t_of[i, T_SESSION_DONE] >= tier.timeout_s:
+            start, dep = _kw(free, node, s, t_of[i, T_CACHE], service, tier.timeout_s - half)
+            t_of[i, CACHE_START], t_of[i, CACHE_DEP], t_of[i, T_DB_CALL] = start, dep, dep + half
+            if start == math.inf or dep + half - t_of[i, T_SESSION_DONE] >= tier.timeout_s:
                 bad[i] = 1
 
 
@@ -334,7 +337,7 @@ def database(w, lo, hi):
         s = at_of[i, DB_STATION]
         if s >= 0:
             service = _draw(const, cursor, pools, at_of[i, DB_POOL])
-            t_of[i, DB_START], dep = _kw(free, node, s, t_of[i, T_DB], service, patience)
-            t_of[i, DB_DEP], t_of[i, T_DONE] = dep, dep + t_of[i, DB_HALF]
-            bad[i] |= dep < 0
+            start, dep = _kw(free, node, s, t_of[i, T_DB], service, patience)
+            t_of[i, DB_START], t_of[i, DB_DEP], t_of[i, T_DONE] = start, dep, dep + t_of[i, DB_HALF]
+            bad[i] |= start == math.inf
         resp[i] = t_of[i, T_DONE] + t_of[i, APP_HALF]
