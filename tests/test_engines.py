@@ -32,7 +32,9 @@ def test_tiny_scenario_exact_event_log(engine, monkeypatch):
     - D: worker and core at 999.65, still computing when the run ends at 1 s: its connection,
       worker and core count as busy until then; it neither completes nor fails."""
     at_times(monkeypatch, 0.1, 0.1, 0.1005, 0.9995)
-    scenario = tiny(engine)
+    data = tiny(engine).model_dump()
+    data["failures"][0]["at_s"] = 0.5  # after A, B and C are done
+    scenario = Scenario.model_validate(data)
     raw = runner.engine(scenario)(scenario, 0)
     done_at, latency = raw.incident_t_s, raw.incident_latency_s
     assert done_at == pytest.approx([0.101466, 0.102466, 0.103466], abs=1e-12)
@@ -54,6 +56,10 @@ def test_tiny_scenario_exact_event_log(engine, monkeypatch):
     # connections from arrival to response (D's to the end): 1.466 + 2.466 + 2.966 + 0.5 ms
     assert lb.in_system_mean == pytest.approx(0.007398, abs=1e-12)
     assert lb.sojourn_mean_s == pytest.approx((0.001466 + 0.002466 + 0.002966) / 3, abs=1e-12)
+    # the latencies' sums: all of them, those before the first failure (the 'trace' at 0.5 s)
+    # and those of the one operation
+    for hist in (raw.latency_hist, raw.baseline_hist, raw.latency_hist_by_op["session_update"]):
+        assert (hist.count, hist.total_s) == (3, pytest.approx(0.001466 + 0.002466 + 0.002966, abs=1e-12))
 
 
 def figures(raw: Replication) -> dict:
@@ -202,6 +208,25 @@ def test_calm_stretches_in_bulk_change_no_figure(name, duration_s, failures, ove
     same_raw(replace(events, bulk_requests=None), replace(bulk, bulk_requests=None))
 
 
+def test_buffers_that_start_small_grow_and_change_no_figure(monkeypatch):
+    """The incident samples' buffer, sized for the completions expected around the failure, is
+    doubled whenever it runs short, in the event loop or before a calm stretch that would fill
+    it: started at 256 samples instead, it gives the same raw result, bit for bit. (A harmless
+    'slow x1' failure turns on the recording of every completion from 8 s.)"""
+    from sim.engines.fast import build
+    from sim.engines.fast.engine import run_replication
+    s = shortened("peak", 20)
+    data = s.model_dump()
+    data["failures"] = [{"name": "f", "component": "app-1", "kind": "slow", "slow_factor": 1.0, "at_s": 8}]
+    s = Scenario.model_validate(data)
+    roomy = run_replication(s, 0)
+    monkeypatch.setattr(build, "incident_room", lambda *args: 256)
+    small = run_replication(s, 0)
+    assert small.bulk_requests > 0.25 * small.totals.arrived
+    assert len(small.incident_t_s) > 20 * 256
+    same_raw(roomy, small)
+
+
 def test_compiled_caches_of_the_versions_used_last_are_kept(tmp_path):
     """The compiled code is cached per version of the fast engine's sources: importing it keeps
     its own cache and the KEEP - 1 others used last (another checkout's), removes the rest."""
@@ -224,23 +249,27 @@ def test_compiled_caches_of_the_versions_used_last_are_kept(tmp_path):
 def test_calm_stretches_take_workers_as_a_scan_would():
     """The calm path keeps each app server's busy workers as a min-heap of release times; against
     the scan it replaced (every worker, the earliest release taken), random arrivals give the
-    same verdict for every request and the same release times, for pools of 1 to 100 workers."""
+    same verdict for every request and the same release times, for pools of 1 to 100 workers;
+    also when times are whole numbers, so that a worker is often released at the very time a
+    request arrives (it is free for that request)."""
     import numpy as np
     from sim.engines.fast.stages import _take_worker
     take = _take_worker.py_func
     rng = np.random.default_rng(5)
     for cap in (1, 2, 7, 100):
-        heap, busy = np.zeros((1, cap)), np.zeros(1, np.int64)
-        scan = np.full(cap, -np.inf)
-        t = 0.0
-        for _ in range(2000):
-            t += rng.exponential(1.0)
-            release = t + rng.exponential(cap * 0.9)
-            k = int(np.argmin(scan))
-            free = scan[k] <= t
-            scan[k] = release
-            assert take(heap, busy, 0, cap, t, release) == free
-            assert sorted(heap[0, :busy[0]]) == sorted(scan[scan > -np.inf])
+        for whole in (False, True):
+            heap, busy = np.zeros((1, cap)), np.zeros(1, np.int64)
+            scan = np.full(cap, -np.inf)
+            t = 0.0
+            for _ in range(2000):
+                gap, hold = rng.exponential(1.0), rng.exponential(cap * 0.9)
+                t += np.round(gap) if whole else gap
+                release = t + (np.round(hold) if whole else hold)
+                k = int(np.argmin(scan))
+                free = scan[k] <= t
+                scan[k] = release
+                assert take(heap, busy, 0, cap, t, release) == free
+                assert sorted(heap[0, :busy[0]]) == sorted(scan[scan > -np.inf])
 
 
 def test_peak_runs_in_calm_stretches():

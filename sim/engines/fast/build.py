@@ -97,15 +97,21 @@ def stations(stations_list, scenario) -> tuple[np.ndarray, int, int]:
     return st, fifo_width, seconds
 
 
+def incident_room(scenario, rec, peak_rps: float) -> int:
+    """Every completion around the failure: room for the expected count (the engine doubles
+    the buffer when it is short: sim.engines.fast.engine.Driver._service)."""
+    if rec.incident_from_s is None:
+        return 256
+    expected = peak_rps * min(INCIDENT_SPAN_S, scenario.simulation.duration_s) * 1.25 + BULK
+    return 1 << max(16, math.ceil(math.log2(expected)))
+
+
 def books(scenario, rec, n_stations: int, fifo_width: int, seconds: int, n_ops: int) -> dict:
     sim = scenario.simulation
     peak_rps = float(np.max(rate_curve(scenario.workload.arrivals)[1]))
     ring = 1 << max(16, math.ceil(math.log2(peak_rps * KEEP_S * 1.5 + 1)))
     n_steps = max(1, math.ceil(sim.duration_s / rec.step_s) - 1)
-    incident = 256  # every completion around the failure: room for the expected count, grown if short
-    if rec.incident_from_s is not None:
-        expected = peak_rps * min(INCIDENT_SPAN_S, sim.duration_s) * 1.25 + BULK
-        incident = 1 << max(16, math.ceil(math.log2(expected)))
+    incident = incident_room(scenario, rec, peak_rps)
     return dict(free=np.zeros((n_stations, fifo_width)),
                 st_hist=np.zeros((n_stations, NBUCKETS), np.int64),
                 busy=np.zeros((n_stations, seconds)), queue=np.zeros((n_stations, seconds)),
