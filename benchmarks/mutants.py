@@ -36,6 +36,12 @@ class Mutant:
     line: int
     what: str
     source: str  # the whole mutated file
+    code: str = ""     # the line, as it was
+    becomes: str = ""  # the line, mutated
+
+    @classmethod
+    def of(cls, file: str, line: int, what: str, before: str, after: str) -> "Mutant":
+        return cls(file, line, what, after, _line(before, line), _line(after, line))
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line} {self.what}"
@@ -183,6 +189,10 @@ def splice(source: str, node: ast.AST, replacement: ast.AST) -> str:
     return (data[:start] + ast.unparse(replacement).encode() + data[end:]).decode()
 
 
+def _line(source: str, number: int) -> str:
+    return source.splitlines()[number - 1].strip()
+
+
 def _changes_code(before: str, after: str) -> bool:
     try:
         return ast.dump(ast.parse(after)) != ast.dump(ast.parse(before))
@@ -198,7 +208,7 @@ def mutants_of(root: Path, file: str) -> list[Mutant]:
             for node, replacement, what in _Sites(func).out:
                 mutated = splice(source, node, replacement)
                 if _changes_code(source, mutated):
-                    out.append(Mutant(file, node.lineno, f"in {func.name}: {what}", mutated))
+                    out.append(Mutant.of(file, node.lineno, f"in {func.name}: {what}", source, mutated))
     return out
 
 
@@ -221,7 +231,7 @@ def redis_roundtrip_skip(root: Path, file: str = "sim/model/path.py") -> Mutant:
                 table = copy.deepcopy(node)
                 i = keys.index("redis_rt")
                 del table.keys[i], table.values[i]
-                return Mutant(file, node.lineno, f"the Redis hop draws no `redis_rt` sample "
-                              "(the named mutant)", splice(source, node, table))
+                return Mutant.of(file, node.lineno, "the Redis hop draws no `redis_rt` sample "
+                                 "(the named mutant)", source, splice(source, node, table))
     raise LookupError(f"{file}: found no hop's draws naming the pool redis_rt; update "
                       "redis_roundtrip_skip in benchmarks/mutants.py")
