@@ -100,6 +100,17 @@ def test_balancer_connection_limit_and_queue_timeout(engine, monkeypatch):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_a_connection_is_freed_when_the_response_reaches_the_balancer(engine, monkeypatch):
+    """maxconn 2, timeout queue 0.02 ms. A holds a connection 1-2.3 (done in the app at 2.2, its
+    response at the balancer at 2.3); B at 2.21 takes the other. C at 2.25 finds both taken,
+    waits, and gives up at 2.27: lb_queue (A's is freed at 2.3, not when A left the app)."""
+    changes = {"topology": {"load_balancers": {"maxconn": 2, "timeout_queue_s": 0.00002}}}
+    log = logged(monkeypatch, engine, [(1, "page"), (2.21, "page"), (2.25, "page")], changes)
+    assert log == [(1, 2.3, "page", "ok", "app-1"), (2.21, 3.51, "page", "ok", "app-1"),
+                   (2.25, 2.27, "page", "lb_queue", None)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("kind, b", [("crash", (3, 3, "page", "no_load_balancer", None)),
                                      ("hang", (3, 13, "page", "lb_timeout", None))])
 def test_no_balancer(engine, kind, b, monkeypatch):

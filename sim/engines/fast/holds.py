@@ -221,12 +221,25 @@ def done_in_app(w, slot, t):
     lb = w.node[r.lb]
     if w.node[w.apps[r.app, 0]].epoch != r.w_ep:
         fail(w, slot, APP_LOST, t)
-    elif t + r.app_half_s < w.g[0].until and lb.qlen == 0 and 2 * lb.in_use <= lb.cap:
+    elif t + r.app_half_s < w.g[0].until and lb.qlen == 0 and _room_until(w, lb.cap - lb.in_use, t + r.app_half_s):
         # Nothing the response could meet is left before the next control event, no request
-        # waits for its connection and half the connections are free: it can be booked now.
+        # waits for its connection and every arrival until then finds one free: it can be
+        # booked now (its connection counts as free from now on).
         respond(w, slot, t + r.app_half_s)
     else:
         push(w, t + r.app_half_s, EV_RESPONSE, slot)
+
+
+@jit(inline="always")
+def _room_until(w, free, t):
+    """Whether the arrivals before t, of those drawn, number at most `free`; and were all drawn."""
+    g = w.g[0]
+    i = g.next_arr
+    while i < g.n_arr and w.arr_t[i] < t:
+        if i - g.next_arr == free:
+            return False
+        i += 1
+    return i < g.n_arr
 
 
 @jit()
