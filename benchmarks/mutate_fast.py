@@ -3,6 +3,7 @@
 
   python benchmarks/mutate_fast.py [--mutants N] [--seed S] [--jobs J] [--timeout-s T]
                                    [--numba-opt 0-3] [--skip K] [--no-baseline] [--list]
+  python benchmarks/mutate_fast.py --mutants N --seed S --judge LOG
 
 Mutants of the compiled code of sim/engines/fast (benchmarks/mutants.py: a statement deleted, a
 comparison, an operator, a constant, min/max changed, in a function numba compiles) are drawn
@@ -18,13 +19,16 @@ Prints every mutant's outcome as it ends, then the mutants tried, killed, the sh
 all, of those that compiled, of those not judged equivalent: EQUIVALENT below, survivors read
 and found unable to change a figure, each with its reason) and each survivor (file:line, the
 mutation). SIGINT, SIGTERM and SIGHUP stop the tests that run and remove the copies (an ignored
-SIGHUP, as under nohup, stays ignored); --skip K then finishes the study.
+SIGHUP, as under nohup, stays ignored); --skip K then finishes the study. --judge LOG prints
+that report again from a study's printed outcomes, with EQUIVALENT as it is now: survivors are
+read and judged after the run.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -68,6 +72,9 @@ EQUIVALENT = {
         "counting the arrivals before `until` from one assumes the first is before it: when it "
         "is not, one candidate is under MIN_RUN and no stretch runs either way (or the sample "
         "pools are refilled first, which changes no figure: tests/test_exact_bulk.py)",
+    ("sim/engines/fast/stages.py", "for i in range(lo + 1, end):", "for i in range(lo - 1, end):"):
+        "the insertion sort starts two places earlier: the element it takes first is put back "
+        "where it was (the inner loop stops at `lo`), then it sorts as before",
     ("sim/engines/fast/bulk.py", "for i in range(m + 1):", "for i in range(m - 1):"):
         "the stretch keeps a shorter prefix of whole busy cycles; the event loop runs the rest",
     ("sim/engines/fast/stages.py", "if earliest > t and earliest - t > patience:",
@@ -221,6 +228,21 @@ def report(results: list[tuple[Mutant, str, float]]):
               + (f"\n    equivalent: {equivalent(m)}" if equivalent(m) else ""))
 
 
+def judged(log: str, mutants: list[Mutant]) -> list[tuple[Mutant, str, float]]:
+    """The outcomes a study printed ("[k/N] state (T s) mutant"), each with its mutant from the
+    same sample (the same --mutants, --seed and sources)."""
+    by_name = {str(m): m for m in mutants}
+    out = []
+    for line in log.splitlines():
+        match = re.match(r"\[\d+/\d+\] (.+?) \((\d+) s\) (.+)$", line)
+        if match:
+            state, took, name = match.groups()
+            if name not in by_name:
+                raise SystemExit(f"{name}: not in this sample (other --mutants, --seed, or sources)")
+            out.append((by_name[name], state, float(took)))
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--mutants", type=int, default=30, help="how many (the named one included)")
@@ -233,9 +255,14 @@ def main(argv=None) -> int:
                    help="leave out the first SKIP mutants of the sample (to finish a study that was stopped)")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--list", action="store_true", help="print the sample and stop")
+    p.add_argument("--judge", type=Path, metavar="LOG",
+                   help="print the report of a study from its printed outcomes, with EQUIVALENT as it is now")
     args = p.parse_args(argv)
     if args.list:
         print("\n".join(map(str, sample(ROOT, args.mutants, args.seed)[args.skip:])))
+        return 0
+    if args.judge:
+        report(judged(args.judge.read_text(), sample(ROOT, args.mutants, args.seed)))
         return 0
     previous = {s: signal.signal(s, _interrupt) for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
     results: list[tuple[Mutant, str, float]] = []

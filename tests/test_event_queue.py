@@ -45,3 +45,15 @@ def test_events_come_out_by_time_then_in_the_order_scheduled(queue):
             pending.append(event)
     assert popped > 5_000 and queue.g[0].heap_n > 0
     assert events.earliest(queue)[0] == min(pending)[0]
+
+
+def test_a_full_lane_sends_the_next_events_to_the_heap(queue):
+    """A lane holds LANE_SIZE events; more of its kind, in time order, go to the heap and still
+    come out in time order, then scheduling order."""
+    kind = events.LANE_KINDS[0]
+    n = events.LANE_SIZE + 100
+    for i in range(n):
+        events.push_event(queue, float(i // 2), kind, i, i)
+    assert queue.g[0].heap_n == 100
+    out = [int(events.pop(queue, events.earliest(queue)[1])[3]) for _ in range(n)]
+    assert out == list(range(n))
