@@ -3,7 +3,7 @@
 
   python benchmarks/mutate_fast.py [--mutants N] [--seed S] [--jobs J] [--timeout-s T]
                                    [--numba-opt 0-3] [--skip K] [--no-baseline] [--list]
-  python benchmarks/mutate_fast.py --mutants N --seed S --judge LOG
+  python benchmarks/mutate_fast.py --mutants N --seed S (--judge LOG | --retest LOG [--jobs J])
 
 Mutants of the compiled code of sim/engines/fast (benchmarks/mutants.py: a statement deleted, a
 comparison, an operator, a constant, min/max changed, in a function numba compiles) are drawn
@@ -21,7 +21,8 @@ and found unable to change a figure, each with its reason) and each survivor (fi
 mutation). SIGINT, SIGTERM and SIGHUP stop the tests that run and remove the copies (an ignored
 SIGHUP, as under nohup, stays ignored); --skip K then finishes the study. --judge LOG prints
 that report again from a study's printed outcomes, with EQUIVALENT as it is now: survivors are
-read and judged after the run.
+read and judged after the run. --retest LOG tests that study's survivors again (once tests were
+added for them; the sources of sim/ unchanged) and reports on all its mutants.
 """
 from __future__ import annotations
 
@@ -76,6 +77,8 @@ EQUIVALENT = {
         "the insertion sort starts two places earlier: the element it takes first is put back "
         "where it was (the inner loop stops at `lo`), then it sorts as before",
     ("sim/engines/fast/bulk.py", "for i in range(m + 1):", "for i in range(m - 1):"):
+        "the stretch keeps a shorter prefix of whole busy cycles; the event loop runs the rest",
+    ("sim/engines/fast/bulk.py", "for i in range(m + 1):", "for i in range(m + 0):"):
         "the stretch keeps a shorter prefix of whole busy cycles; the event loop runs the rest",
     ("sim/engines/fast/stages.py", "if earliest > t and earliest - t > patience:",
      "if earliest > t and earliest - t >= patience:"):
@@ -257,6 +260,9 @@ def main(argv=None) -> int:
     p.add_argument("--list", action="store_true", help="print the sample and stop")
     p.add_argument("--judge", type=Path, metavar="LOG",
                    help="print the report of a study from its printed outcomes, with EQUIVALENT as it is now")
+    p.add_argument("--retest", type=Path, metavar="LOG",
+                   help="test again only the survivors of that study (after tests were added), "
+                        "and report on all its mutants")
     args = p.parse_args(argv)
     if args.list:
         print("\n".join(map(str, sample(ROOT, args.mutants, args.seed)[args.skip:])))
@@ -269,7 +275,12 @@ def main(argv=None) -> int:
     study = None
     try:
         study = Study(args)
-        run(study, sample(study.checkout, args.mutants, args.seed)[args.skip:], results)
+        mutants = sample(study.checkout, args.mutants, args.seed)
+        earlier = judged(args.retest.read_text(), mutants) if args.retest else []
+        if args.retest:
+            results += [r for r in earlier if r[1] != "survived"]
+            mutants = [r[0] for r in earlier if r[1] == "survived"]
+        run(study, mutants[args.skip:], results)
     except Interrupted as exc:
         print(f"\ninterrupted by {exc.signal_name}: the tests stopped, the copies removed; so far:",
               file=sys.stderr)
@@ -297,11 +308,11 @@ def run(study: Study, mutants: list[Mutant], results: list):
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = {pool.submit(study.test, f"m{i}", m, timeout_s): m for i, m in enumerate(mutants)}
         try:
-            for future in as_completed(futures):
+            for k, future in enumerate(as_completed(futures), 1):
                 state, took = future.result()
                 state = "survived" if state == "passed" else state
                 results.append((futures[future], state, took))
-                print(f"[{len(results)}/{len(mutants)}] {state} ({took:.0f} s) {futures[future]}", flush=True)
+                print(f"[{k}/{len(mutants)}] {state} ({took:.0f} s) {futures[future]}", flush=True)
         except BaseException:
             study.stop_all()
             pool.shutdown(cancel_futures=True)

@@ -65,6 +65,24 @@ def test_min_replicas_to_write(engine, monkeypatch):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_a_promoted_replica_has_applied_what_it_received(engine, monkeypatch):
+    """down-after 50 ms; the master crashes at 5 ms, Sentinel promotes redis-2 at about 1.2 s. A
+    writes at 1 ms (2.55), replicated to redis-2; B writes at 2.5 s on redis-2 (2501.55). Over
+    the 3 s, redis-1 served A (1/3 a second) and redis-2 applied A's commands, then served B
+    (2/3); with requests seconds apart nothing waits at either: A's batch was applied on the
+    replica when it came, not after B's call on the promoted master."""
+    changes = {"mechanisms": {"sentinel": {"down_after_ms": 50}},
+               "failures": [failure("master", "redis-1", "crash", 5)]}
+    s = scenario(engine, ["pipelined"], changes, architecture="redis_ha", duration_s=3)
+    raw = run(monkeypatch, s, [(1, "pipelined"), (2500, "pipelined")])
+    assert request_log(raw) == [(1, 2.55, "pipelined", "ok", "app-1"),
+                                (2500, 2501.55, "pipelined", "ok", "app-1")]
+    nodes = raw.nodes
+    assert [nodes[n].throughput_rps for n in ("redis-1", "redis-2")] == pytest.approx([1 / 3, 2 / 3])
+    assert [(nodes[n].queue_mean, nodes[n].waited_fraction) for n in ("redis-1", "redis-2")] == [(0, 0)] * 2
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_wait_for_a_replica(engine, monkeypatch):
     """WAIT 1 after each write, replication lag 1 ms, socket timeout 10 ms; the only replica
     crashes at 5 ms. A's write is acknowledged 1 ms after its reply (2.45 + 1 + 0.1 = 3.55). B's
