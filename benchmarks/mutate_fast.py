@@ -69,6 +69,13 @@ EQUIVALENT = {
         "the source of the next event is read only when there is one (its time is finite)",
     ("sim/engines/fast/events.py", "g.seq += 1", "g.seq += 2"):
         "scheduling numbers only order events: steps of 2 order them the same",
+    ("sim/engines/fast/holds.py", "state = w.node[w.apps[r.app, 0]].state",
+     "state = w.node[w.apps[r.app, -1]].state"):
+        "an app server's workers and cores change state together (sim.model.topology.App.set_state; "
+        "failures name the app server, never one of its stations)",
+    ("sim/engines/fast/events.py", "for j in range(first + 1, min(first + 4, n)):",
+     "for j in range(first + 0, min(first + 4, n)):"):
+        "the scan of a node's children starts at the first child, which is not earlier than itself",
     ("sim/engines/fast/bulk.py", "n = 0", "n = 1"):
         "counting the arrivals before `until` from one assumes the first is before it: when it "
         "is not, one candidate is under MIN_RUN and no stretch runs either way (or the sample "

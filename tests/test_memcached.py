@@ -127,14 +127,17 @@ RANDOM_CACHE = {"topology": {"memcached": {"get_service": {"dist": "lognormal", 
 QUEUED = {"topology": {"memcached": {"threads": 1, "timeout_s": 0.02,
                                      "get_service": {"dist": "lognormal", "mean_ms": 1.5, "cv": 1.5}}}}
 CRASH = [{"name": "f", "component": "memcached-2", "kind": "crash", "at_s": 12, "repair_after_s": 3}]
+DOWN = [{"name": "f", "component": "memcached-2", "kind": "crash", "at_s": 5}]
 
 
-@pytest.mark.parametrize("failures, queued, in_bulk", [([], {}, 0.9), (CRASH, {}, 0.25), ([], QUEUED, 0.1)])
+@pytest.mark.parametrize("failures, queued, in_bulk", [
+    ([], {}, 0.9), (CRASH, {}, 0.25), (DOWN, {}, 0.0), ([], QUEUED, 0.1)])
 def test_calm_stretches_stay_exact_with_the_cache(failures, queued, in_bulk):
-    """Every cache time random, a cache node crashing (no calm stretch while it is down), gets
-    leaving the queue at their timeout: the bulk path gives the event loop's figures; without
-    failures it runs 90% of the requests at least, with one a quarter (as on the peak without a
-    cache: tests/test_engines.py), with a queue that times out a tenth."""
+    """Every cache time random, a cache node crashing (no calm stretch while it is down: from
+    5 s to the end in the third case), gets leaving the queue at their timeout: the bulk path
+    gives the event loop's figures; without failures it runs 90% of the requests at least, with
+    a crash and a repair a quarter (as on the peak without a cache: tests/test_engines.py), with
+    a queue that times out a tenth."""
     from sim.engines.fast.engine import run_replication
     from sim.model.yamlio import merge
     data = merge(merge(shortened("peak-memcached", 25, warmup_s=2).model_dump(), RANDOM_CACHE), queued)
@@ -142,7 +145,7 @@ def test_calm_stretches_stay_exact_with_the_cache(failures, queued, in_bulk):
     s = Scenario.model_validate(data)
     events = run_replication(s, 0, bulk=False)
     bulk = run_replication(s, 0, bulk=True)
-    assert bulk.bulk_requests > in_bulk * bulk.totals.arrived
+    assert bulk.bulk_requests >= in_bulk * bulk.totals.arrived
     if queued:
         assert sum(bulk.nodes[f"memcached-{i}"].abandoned for i in (1, 2)) > 10
     same_raw(replace(events, bulk_requests=None), replace(bulk, bulk_requests=None))
