@@ -53,6 +53,8 @@ def test_tiny_scenario_exact_event_log(engine, monkeypatch):
     assert cpu.sojourn_mean_s == pytest.approx((0.001 + 0.002 + 0.001784) / 3, abs=1e-12)
     assert redis.utilisation == pytest.approx(3 * 0.000016, abs=1e-12)
     assert redis.sojourn_mean_s == pytest.approx(0.000016, abs=1e-12)
+    # each node's histogram of sojourns holds the 3 visits that ended (D's have not)
+    assert [n.latency_hist.count for n in (workers, cpu, redis, lb)] == [3, 3, 3, 3]
     # connections from arrival to response (D's to the end): 1.466 + 2.466 + 2.966 + 0.5 ms
     assert lb.in_system_mean == pytest.approx(0.007398, abs=1e-12)
     assert lb.sojourn_mean_s == pytest.approx((0.001466 + 0.002466 + 0.002966) / 3, abs=1e-12)
