@@ -49,12 +49,14 @@ from redis_backend.cleanup import SIGNALS, Interrupted  # noqa: E402
 # the fastest and most searching first: -x stops at the first failure
 # the exact tests; not the engines' statistical agreement (a 95% interval, minutes of the
 # reference engine), which an exact test already covers
-TESTS = ["tests/test_event_queue.py", "tests/test_exact_paths.py", "tests/test_rules_balancer_app.py", "tests/test_rules_session_db.py",
-         "tests/test_memcached.py", "tests/test_exact_bulk.py", "tests/test_engines.py", "-k", "not agrees"]
+TESTS = ["tests/test_event_queue.py", "tests/test_exact_paths.py", "tests/test_rules_balancer_app.py",
+         "tests/test_rules_session_db.py", "tests/test_memcached.py", "tests/test_exact_bulk.py", "tests/test_engines.py", "-k", "not agrees"]
 NOT_COMPILED = ("TypingError", "UnsupportedError", "LoweringError", "NumbaError")
 # Survivors read and judged equivalent: no figure can change, only the speed, or a value nothing
 # reads. By file, the line as it was and as the mutant has it: once that line changes, such a
 # mutant counts as a plain survivor again.
+NO_SOURCE = "the source of the next event is read only when there is one (its time is finite)"
+SHORTER = "the stretch keeps a shorter prefix of whole busy cycles; the event loop runs the rest"
 EQUIVALENT = {
     ("sim/engines/fast/kernel.py", "if lb < 0 or w.node[lb].state == CRASHED or w.node[lb].state == OFF:",
      "if lb < -1 or w.node[lb].state == CRASHED or w.node[lb].state == OFF:"):
@@ -63,10 +65,8 @@ EQUIVALENT = {
     ("sim/engines/fast/holds.py", "if REDIS_DOWN <= reason <= REDIS_WAIT:",
      "if REDIS_DOWN < reason <= REDIS_WAIT:"):
         "nothing fails with redis_down: Sentinel's failover never leaves the master's role empty",
-    ("sim/engines/fast/events.py", "t, seq, source = math.inf, 0, -2", "t, seq, source = math.inf, 0, -3"):
-        "the source of the next event is read only when there is one (its time is finite)",
-    ("sim/engines/fast/events.py", "t, seq, source = math.inf, 0, -2", "t, seq, source = math.inf, 0, 2"):
-        "the source of the next event is read only when there is one (its time is finite)",
+    ("sim/engines/fast/events.py", "t, seq, source = math.inf, 0, -2", "t, seq, source = math.inf, 0, -3"): NO_SOURCE,
+    ("sim/engines/fast/events.py", "t, seq, source = math.inf, 0, -2", "t, seq, source = math.inf, 0, 2"): NO_SOURCE,
     ("sim/engines/fast/events.py", "g.seq += 1", "g.seq += 2"):
         "scheduling numbers only order events: steps of 2 order them the same",
     ("sim/engines/fast/holds.py", "state = w.node[w.apps[r.app, 0]].state",
@@ -83,10 +83,8 @@ EQUIVALENT = {
     ("sim/engines/fast/stages.py", "for i in range(lo + 1, end):", "for i in range(lo - 1, end):"):
         "the insertion sort starts two places earlier: the element it takes first is put back "
         "where it was (the inner loop stops at `lo`), then it sorts as before",
-    ("sim/engines/fast/bulk.py", "for i in range(m + 1):", "for i in range(m - 1):"):
-        "the stretch keeps a shorter prefix of whole busy cycles; the event loop runs the rest",
-    ("sim/engines/fast/bulk.py", "for i in range(m + 1):", "for i in range(m + 0):"):
-        "the stretch keeps a shorter prefix of whole busy cycles; the event loop runs the rest",
+    ("sim/engines/fast/bulk.py", "for i in range(m + 1):", "for i in range(m - 1):"): SHORTER,
+    ("sim/engines/fast/bulk.py", "for i in range(m + 1):", "for i in range(m + 0):"): SHORTER,
     ("sim/engines/fast/stages.py", "if earliest > t and earliest - t > patience:",
      "if earliest > t and earliest - t >= patience:"):
         "a call whose wait equals its patience exactly ends the calm stretch before it (it "
@@ -287,6 +285,9 @@ def main(argv=None) -> int:
         if args.retest:
             results += [r for r in earlier if r[1] != "survived"]
             mutants = [r[0] for r in earlier if r[1] == "survived"]
+            print(f"killed in {args.retest}, not tested again:")
+            for k, (m, state, took) in enumerate(results, 1):
+                print(f"[{k}/{len(results)}] {state} ({took:.0f} s) {m}")
         run(study, mutants[args.skip:], results)
     except Interrupted as exc:
         print(f"\ninterrupted by {exc.signal_name}: the tests stopped, the copies removed; so far:",
