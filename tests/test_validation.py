@@ -44,6 +44,15 @@ def test_out_of_range(tmp_path, capsys):
     check(tmp_path, capsys, text, "bad.yaml:8:", "topology.app_servers.workers", "greater than 0")
 
 
+def test_replication_lag_within_the_acknowledgements_kept(tmp_path, capsys):
+    """The engines keep 60 s of acknowledged writes to count those a failover loses."""
+    from sim.engines.replication import KEEP_S
+    from sim.model.schema_failures import MAX_LAG_MS
+    assert 2 * MAX_LAG_MS / 1000 <= KEEP_S
+    text = GOOD + "mechanisms:\n  replication: {lag_ms: 90000}\n"
+    check(tmp_path, capsys, text, "bad.yaml:8:", "mechanisms.replication.lag_ms", "30000")
+
+
 def test_missing_required_field(tmp_path, capsys):
     check(tmp_path, capsys, GOOD.replace("architecture: redis_ha\n", ""), "architecture",
           "required field is missing")

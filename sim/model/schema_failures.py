@@ -165,9 +165,14 @@ class Sentinel(Strict):
     client_discovery_s: PositiveFloat = 0.05  # assumption: a client asks the Sentinels again
 
 
+# The engines keep the last 60 s of acknowledged writes (sim.engines.replication.KEEP_S) to count
+# those a failover loses: a replication lag is at most half of that.
+MAX_LAG_MS = 30_000
+
+
 class Replication(Strict):
     """Redis asynchronous replication and persistence."""
-    lag_ms: float = Field(default=1.0, ge=0)  # assumption: shipping delay before a replica applies
+    lag_ms: float = Field(default=1.0, ge=0, le=MAX_LAG_MS)  # assumption: shipping delay before a replica applies
     min_replicas_to_write: int = Field(default=0, ge=0)  # Redis default: off
     min_replicas_max_lag_s: PositiveFloat = 10  # Redis default
     wait_replicas: int = Field(default=0, ge=0)  # WAIT n after each write: acked when applied on n
@@ -188,7 +193,7 @@ class PgFailover(Strict):
     loop_wait_s: PositiveFloat = 10            # Patroni default
     promote_s: PositiveFloat = 2               # assumption: pg_promote and reconnecting pools
     synchronous: bool = False                  # doc diagram: streaming (asynchronous) replicas
-    lag_ms: float = Field(default=5.0, ge=0)   # assumption: streaming replication delay
+    lag_ms: float = Field(default=5.0, ge=0, le=MAX_LAG_MS)  # assumption: streaming replication delay
 
 
 class AlertRule(Strict):
