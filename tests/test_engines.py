@@ -210,6 +210,20 @@ def test_calm_stretches_in_bulk_change_no_figure(name, duration_s, failures, ove
     same_raw(replace(events, bulk_requests=None), replace(bulk, bulk_requests=None))
 
 
+def test_calm_stretches_stay_off_while_the_primary_is_down():
+    """The database primary crashes at 5 s and stays down until the failover promotes a replica
+    (seconds later): no calm stretch may send writes to it meanwhile. The bulk path gives the
+    event loop's raw result."""
+    from sim.engines.fast.engine import run_replication
+    data = shortened("peak", 30).model_dump()
+    data["failures"] = [{"name": "f", "component": "pg_primary", "kind": "crash", "at_s": 5}]
+    s = Scenario.model_validate(data)
+    events = run_replication(s, 0, bulk=False)
+    bulk = run_replication(s, 0, bulk=True)
+    assert bulk.bulk_requests > 0
+    same_raw(replace(events, bulk_requests=None), replace(bulk, bulk_requests=None))
+
+
 def test_buffers_that_start_small_grow_and_change_no_figure(monkeypatch):
     """The incident samples' buffer, sized for the completions expected around the failure, is
     doubled whenever it runs short, in the event loop or before a calm stretch that would fill
