@@ -8,6 +8,7 @@ PostgreSQL reads 1 ms, writes 2 ms. A `page` alone: 0.1 ms proxying, 0.1 ms to t
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import sim.model.workload
 from sim.study import runner
@@ -76,8 +77,18 @@ def logged(monkeypatch, engine: str, requests: list[tuple[float, str]], changes:
            architecture: str = "redis_single", duration_s: float = 0.1) -> list[tuple]:
     """The log of `requests` through the tiny scenario with `changes`, on `engine`."""
     ops = sorted({op for _, op in requests})
-    return request_log(run(monkeypatch, scenario(engine, ops, changes, architecture, duration_s),
-                           requests))
+    raw = run(monkeypatch, scenario(engine, ops, changes, architecture, duration_s), requests)
+    log = request_log(raw)
+    by_op(raw, log)
+    return log
+
+
+def by_op(raw, log: list[tuple]):
+    """The latencies' histogram of each operation holds the requests of that operation the log
+    says succeeded, and the sum of their latencies (the books and the log are kept apart)."""
+    for op, hist in raw.latency_hist_by_op.items():
+        ok = [(ended - arrived) / 1000 for arrived, ended, o, outcome, _ in log if o == op and outcome == "ok"]
+        assert (hist.count, hist.total_s) == (len(ok), pytest.approx(sum(ok), abs=1e-9)), op
 
 
 def failure(name: str, component: str, kind: str, at_ms: float, **more) -> dict:
