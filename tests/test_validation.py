@@ -53,6 +53,12 @@ def test_replication_lag_within_the_acknowledgements_kept(tmp_path, capsys):
     check(tmp_path, capsys, text, "bad.yaml:8:", "mechanisms.replication.lag_ms", "30000")
 
 
+def test_replication_lag_alert_within_the_commits_kept(tmp_path, capsys):
+    text = GOOD + ("mechanisms:\n  alerts:\n    rules:\n      Lag: {target: pg_any, for_s: 60, "
+                   "metric: pg_replication_lag_s, above: 120}\n")
+    check(tmp_path, capsys, text, "bad.yaml:", "mechanisms.alerts.rules.Lag.above", "0 to 30 s")
+
+
 def test_missing_required_field(tmp_path, capsys):
     check(tmp_path, capsys, GOOD.replace("architecture: redis_ha\n", ""), "architecture",
           "required field is missing")

@@ -9,7 +9,7 @@ import typing
 from functools import lru_cache
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 
 class FieldError(ValueError):
@@ -203,6 +203,14 @@ class AlertRule(Strict):
     for_s: float = Field(ge=0)
     metric: Literal["up", "redis_memory_ratio", "pg_replication_lag_s"] = "up"
     above: float = 0.0
+
+    @field_validator("above")
+    @classmethod
+    def _lag_within_the_commits_kept(cls, above: float, info):
+        # the lag is read off the commits of the last 60 s, as a failover's lost writes are
+        if info.data.get("metric") == "pg_replication_lag_s" and not 0 <= above <= MAX_LAG_MS / 1000:
+            raise ValueError(f"a replication lag threshold is 0 to {MAX_LAG_MS / 1000:g} s")
+        return above
 
 
 class Alerts(Strict):
