@@ -8,7 +8,7 @@ import pytest
 
 from sim.engines.streams import Streams
 from tests.helpers import ENGINES
-from tests.request_logs import failure, logged, request_log, run, scenario
+from tests.request_logs import failure, fixed, logged, request_log, run, scenario
 
 REDIS_SLOW = failure("slow", "redis-1", "slow", 0.5, slow_factor=100)  # 4 commands: 5 ms
 
@@ -94,6 +94,29 @@ def test_wait_for_a_replica(engine, monkeypatch):
                  architecture="redis_ha")
     assert log == [(1, 3.55, "pipelined", "ok", "app-1"),
                    (10, 21.45, "pipelined", "redis_wait_timeout", "app-1")]
+
+
+U = 1000 / 4096  # ms: 2**-12 s, a unit in which every sum of the times below is exact
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_circuit_breaker_half_open_at_exactly_its_reset_timeout(engine, monkeypatch):
+    """Every time a whole number of units U (2**-12 s): proxying 1, half trips 1, CPU 4 (on one
+    of 2 cores), a pipelined call 5 at Redis; failure_threshold 2, reset_timeout 64. The master crashes at 1 and
+    restarts at 41. A (8) and B (16) are refused (15, 23): B's refusal opens the breaker at 23.
+    C (80) asks at 86, before the reset: PostgreSQL (89 + 2 ms). D (81) asks at 87, exactly 64
+    after the opening: the half-open trial, on Redis (95)."""
+    changes = {"topology": {"load_balancers": {"service": fixed(U)}, "app_servers": {"cores": 2},
+                            "network": {k: fixed(2 * U) for k in ("lb_app_rtt", "app_redis_rtt", "app_db_rtt")},
+                            "redis": {"roundtrip_service": fixed(U), "command_service": fixed(U)}},
+               "workload": {"operations": {"pipelined": {"cpu": fixed(4 * U)}}},
+               "mechanisms": {"circuit_breaker": {"failure_threshold": 2, "reset_timeout_s": 64 / 4096}},
+               "failures": [failure("crash", "redis-1", "crash", U, repair_after_s=40 / 4096)]}
+    log = logged(monkeypatch, engine, [(8 * U, "pipelined"), (16 * U, "pipelined"), (80 * U, "pipelined"),
+                                       (81 * U, "pipelined")], changes)
+    assert log == [(round(a * U, 6), round(end, 6), "pipelined", outcome, "app-1") for a, end, outcome in
+                   [(8, 15 * U, "redis_refused"), (16, 23 * U, "redis_refused"), (80, 89 * U + 2, "ok"),
+                    (81, 95 * U, "ok")]]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
