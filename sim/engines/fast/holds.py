@@ -232,7 +232,7 @@ def done_in_app(w, slot, t):
 
 @jit(inline="always")
 def _room_until(w, free, t):
-    """Whether the arrivals before t, of those drawn, number at most `free`; and were all drawn."""
+    """Whether at most `free` requests arrive before t (False if the arrivals drawn end before t)."""
     g = w.g[0]
     i = g.next_arr
     while i < g.n_arr and w.arr_t[i] < t:
