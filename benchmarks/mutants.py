@@ -36,8 +36,8 @@ class Mutant:
     line: int
     what: str
     source: str  # the whole mutated file
-    code: str = ""     # the line, as it was
-    becomes: str = ""  # the line, mutated
+    code: str     # the line, as it was
+    becomes: str  # the line, mutated
 
     @classmethod
     def of(cls, file: str, line: int, what: str, before: str, after: str) -> "Mutant":
