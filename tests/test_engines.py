@@ -11,7 +11,6 @@ from dataclasses import replace
 
 import pytest
 
-import sim.model.workload
 from sim.study import failure_matrix, runner
 from sim.engines.results import Replication, Totals
 from sim.model.schema import Scenario
